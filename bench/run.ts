@@ -1,0 +1,7 @@
+/** `npm run bench`: every benchmark in turn. Each prints its own table. */
+const benches = ['./dh.js'];
+
+for (const path of benches) {
+  const module = (await import(path)) as { default: () => Promise<void> };
+  await module.default();
+}

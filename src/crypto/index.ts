@@ -1,0 +1,13 @@
+export * from './bytes.js';
+export * from './dh-config.js';
+export * from './dh.js';
+export * from './fingerprint.js';
+export { EMOJI_TABLE } from './emoji-table.js';
+export * from './packet-cipher.js';
+export * from './replay-window.js';
+export * from './signaling-channel.js';
+export * from './acked-signaling-channel.js';
+export * from './raw-signaling-channel.js';
+export * from './signaling-payload.js';
+export * from './signaling-versions.js';
+export * from './signaling-channel-runner.js';
