@@ -1,0 +1,91 @@
+/**
+ * Adapter from a GramJS `TelegramClient` (npm `telegram`) to `MtprotoClient`. Written against the
+ * client's public surface only (`invoke`, `addEventHandler`/`removeEventHandler` with a Raw event
+ * builder, `getMe`), so the `teleproto` fork works as well: pass its `Api` namespace and a Raw
+ * builder of its own if its dispatcher needs one.
+ *
+ * GramJS does not deliver the results of phone.requestCall / acceptCall / confirmCall as updates;
+ * the call layer feeds those results into the same state handling itself.
+ */
+import { Api } from 'telegram';
+import { Raw } from 'telegram/events/index.js';
+import { toError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { readLong } from './long.js';
+import type { ApiNamespace, MtprotoClient } from './mtproto.js';
+
+type UpdateCallback = (event: unknown) => unknown;
+
+/** An event builder as GramJS's dispatcher uses it (resolve/build/filter); GramJS's `Raw` or a fork's. */
+export type EventBuilderLike = object;
+
+/** The part of GramJS's `TelegramClient` (or a fork's) this adapter uses. */
+export interface GramJsClientLike {
+  invoke(request: Api.AnyRequest): Promise<unknown>;
+  addEventHandler(callback: UpdateCallback, event: EventBuilderLike): void;
+  removeEventHandler(callback: UpdateCallback, event: EventBuilderLike): void;
+  getMe(inputPeer?: boolean): Promise<unknown>;
+}
+
+export interface GramJsMtprotoOptions {
+  /** Request namespace (e.g. teleproto's `Api`); default GramJS's. */
+  readonly api?: ApiNamespace;
+  /** Creates the event builder passed to addEventHandler; default `new Raw({})` from GramJS. */
+  readonly createRawBuilder?: () => EventBuilderLike;
+  /** Skip `getMe()` when the caller already knows its user id. */
+  readonly selfUserId?: bigint;
+  readonly logger?: Logger;
+}
+
+export class GramJsMtproto implements MtprotoClient {
+  readonly api: ApiNamespace;
+  private readonly client: GramJsClientLike;
+  private readonly createRawBuilder: () => EventBuilderLike;
+  private readonly logger: Logger;
+  private selfUserId: bigint | undefined;
+
+  constructor(client: GramJsClientLike, options: GramJsMtprotoOptions = {}) {
+    this.client = client;
+    this.api = options.api ?? Api;
+    this.createRawBuilder = options.createRawBuilder ?? (() => new Raw({}));
+    this.logger = options.logger ?? silentLogger;
+    this.selfUserId = options.selfUserId;
+  }
+
+  invoke(request: Api.AnyRequest): Promise<unknown> {
+    return this.client.invoke(request);
+  }
+
+  onUpdate(listener: (update: unknown) => void): () => void {
+    const builder = this.createRawBuilder();
+    const callback: UpdateCallback = (event) => {
+      // GramJS awaits handlers and prints what they throw; keep both away from it.
+      try {
+        listener(event);
+      } catch (err) {
+        this.logger.error('update listener threw', { error: toError(err).message });
+      }
+    };
+    this.client.addEventHandler(callback, builder);
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      this.client.removeEventHandler(callback, builder);
+    };
+  }
+
+  async getSelfUserId(): Promise<bigint> {
+    if (this.selfUserId !== undefined) return this.selfUserId;
+    // getMe(true) answers from the cached InputPeerUser when GramJS has one.
+    const me = (await this.client.getMe(true)) as { userId?: unknown; id?: unknown } | null;
+    const id = readLong(me?.userId ?? me?.id, 'own user id');
+    this.selfUserId = id;
+    return id;
+  }
+}
+
+/** Convenience: `new GramJsMtproto(client, options)`. */
+export function gramJsMtproto(client: GramJsClientLike, options?: GramJsMtprotoOptions): MtprotoClient {
+  return new GramJsMtproto(client, options);
+}

@@ -1,0 +1,311 @@
+/**
+ * The call lifecycle over MTProto for one account: places calls, turns phoneCallRequested updates
+ * into `incoming` events, routes every phone update to its call by id, and rejects calls while
+ * busy. Updates for unknown call ids are counted and held briefly (bounded), because a call's first
+ * updates can overtake the result that tells us its id.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { Api } from 'telegram';
+import { CallSignalingError, toError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { RandomBytes } from '../crypto/dh.js';
+import { SUPPORTED_LIBRARY_VERSIONS } from '../crypto/signaling-versions.js';
+import { CallMachine } from './call-machine.js';
+import { CallSignaling, IncomingCallSignaling, OutgoingCallSignaling } from './call-signaling.js';
+import { resolveCallTimeouts, type CallTimeouts } from './call-timeouts.js';
+import { DhConfigCache } from './dh-config-cache.js';
+import { unwrapUpdates, type ApiNamespace, type MtprotoClient } from './mtproto.js';
+import { decodePhoneUpdate, type CallProtocolRecord, type PhoneCallRecord, type PhoneUpdate } from './phone-call-record.js';
+import { buildRequest } from './request-builder.js';
+import type { SignalingInboxLimits } from './signaling-inbox.js';
+import type { SignalingRetryPolicy } from './signaling-send-queue.js';
+
+/** tdesktop `kMinLayer` and tgcalls `Meta::MaxLayer()` (call-crypto-and-signaling.md §8). */
+export const CALL_MIN_LAYER = 65;
+export const CALL_MAX_LAYER = 92;
+
+export interface PhoneCallsOptions {
+  readonly mtproto: MtprotoClient;
+  readonly logger?: Logger;
+  readonly timeouts?: Partial<CallTimeouts>;
+  /** Advertised `library_versions`, preferred first. Default `SUPPORTED_LIBRARY_VERSIONS`. */
+  readonly libraryVersions?: readonly string[];
+  /** Calls that may be active at once; one more incoming call is discarded with `busy`. Default 1. */
+  readonly maxConcurrentCalls?: number;
+  readonly signalingRetry?: Partial<SignalingRetryPolicy>;
+  readonly inboxLimits?: SignalingInboxLimits;
+  /** Injected for tests. */
+  readonly randomBytes?: RandomBytes;
+  readonly now?: () => number;
+}
+
+export interface PlaceCallOptions {
+  /** The callee's user access_hash; without it GramJS resolves the id from its entity cache. */
+  readonly accessHash?: bigint;
+}
+
+export interface PhoneCallsStats {
+  /** Phone updates whose call id matched no call (held briefly, then dropped). */
+  unknownCallUpdates: number;
+  /** Phone updates that failed to decode. */
+  malformedUpdates: number;
+  /** phoneCallRequested not addressed to us, from ourselves, or too old (tdesktop rules). */
+  ignoredIncoming: number;
+  /** Incoming calls discarded with `busy` because we were in another call. */
+  busyRejected: number;
+  /** Incoming calls that failed validation (e.g. g_a_hash length) and were discarded. */
+  rejectedIncoming: number;
+}
+
+export interface PhoneCallsEvents {
+  incoming: (call: IncomingCallSignaling) => void;
+}
+
+export interface PhoneCalls {
+  on<K extends keyof PhoneCallsEvents>(event: K, listener: PhoneCallsEvents[K]): this;
+  once<K extends keyof PhoneCallsEvents>(event: K, listener: PhoneCallsEvents[K]): this;
+  off<K extends keyof PhoneCallsEvents>(event: K, listener: PhoneCallsEvents[K]): this;
+}
+
+interface HeldUpdate {
+  readonly id: bigint;
+  readonly update: PhoneUpdate;
+  readonly at: number;
+}
+
+const HELD_LIMIT = 64;
+const HELD_TTL_MS = 30_000;
+const RECENT_LIMIT = 64;
+const REQUESTED_DATE_SLACK_MS = 1_000;
+
+export class PhoneCalls extends EventEmitter {
+  readonly stats: PhoneCallsStats = { unknownCallUpdates: 0, malformedUpdates: 0, ignoredIncoming: 0, busyRejected: 0, rejectedIncoming: 0 };
+  readonly timeouts: CallTimeouts;
+
+  private readonly mtproto: MtprotoClient;
+  private readonly api: ApiNamespace;
+  private readonly logger: Logger;
+  private readonly protocol: CallProtocolRecord;
+  private readonly maxConcurrent: number;
+  private readonly randomBytes: RandomBytes;
+  private readonly now: () => number;
+  private readonly dhCache = new DhConfigCache();
+  private readonly active = new Set<CallSignaling>();
+  private readonly byId = new Map<bigint, CallSignaling>();
+  /** Ended or refused call ids, so their late updates are not counted as unknown. */
+  private readonly recent = new Map<bigint, CallSignaling | null>();
+  private held: HeldUpdate[] = [];
+  private selfId: bigint | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private starting: Promise<void> | undefined;
+
+  constructor(private readonly options: PhoneCallsOptions) {
+    super();
+    this.mtproto = options.mtproto;
+    this.api = options.mtproto.api ?? Api;
+    this.logger = options.logger ?? silentLogger;
+    this.timeouts = resolveCallTimeouts(options.timeouts);
+    const versions = options.libraryVersions ?? SUPPORTED_LIBRARY_VERSIONS;
+    if (versions.length === 0) throw new RangeError('libraryVersions must not be empty');
+    this.protocol = { udpP2p: true, udpReflector: true, minLayer: CALL_MIN_LAYER, maxLayer: CALL_MAX_LAYER, libraryVersions: [...versions] };
+    this.maxConcurrent = options.maxConcurrentCalls ?? 1;
+    this.randomBytes = options.randomBytes ?? nodeRandomBytes;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Calls that have not ended yet. */
+  get calls(): readonly CallSignaling[] {
+    return [...this.active];
+  }
+
+  get userId(): bigint | undefined {
+    return this.selfId;
+  }
+
+  /** Learns our user id and subscribes to updates. Idempotent. */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      this.selfId = await this.mtproto.getSelfUserId();
+      this.unsubscribe = this.mtproto.onUpdate((update) => this.onUpdate(update));
+    })();
+    return this.starting;
+  }
+
+  /** Hangs up every active call, waits (bounded by the hang-up timeout) for them to end, unsubscribes. */
+  async stop(): Promise<void> {
+    const calls = [...this.active];
+    for (const call of calls) call.hangup();
+    await Promise.all(calls.map((c) => c.whenEnded()));
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.starting = undefined;
+    this.held = [];
+  }
+
+  /** Places a call. The returned object reports progress through its events. */
+  async call(userId: bigint, options: PlaceCallOptions = {}): Promise<OutgoingCallSignaling> {
+    await this.start();
+    if (this.active.size >= this.maxConcurrent) throw new CallSignalingError('ALREADY_IN_CALL', 'another call is in progress');
+    const machine = this.newMachine('outgoing', userId, options.accessHash);
+    const call = new OutgoingCallSignaling(this.callDeps(machine));
+    this.active.add(call);
+    call._run((m) => m.startOutgoing());
+    return call;
+  }
+
+  // ---- update routing ------------------------------------------------------------------------
+
+  private onUpdate(raw: unknown): void {
+    let items: unknown[];
+    try {
+      items = unwrapUpdates(raw);
+    } catch {
+      this.stats.malformedUpdates++;
+      return;
+    }
+    for (const item of items) {
+      try {
+        this.dispatch(item);
+      } catch (err) {
+        this.logger.error('phone update handling failed', { error: toError(err).message });
+      }
+    }
+  }
+
+  private dispatch(item: unknown): void {
+    let update: PhoneUpdate | undefined;
+    try {
+      update = decodePhoneUpdate(item);
+    } catch {
+      this.stats.malformedUpdates++;
+      return;
+    }
+    if (!update) return;
+    this.route(update);
+  }
+
+  private route(update: PhoneUpdate): void {
+    const id = update.kind === 'signaling' ? update.callId : update.call.id;
+    const call = this.byId.get(id) ?? this.recent.get(id);
+    if (call) {
+      if (update.kind === 'signaling') call._handleSignalingData(update.data);
+      else call._handleCall(update.call);
+      return;
+    }
+    if (call === null) return; // a call we refused; its echoes are expected
+    if (update.kind === 'call' && update.call.kind === 'requested') {
+      this.onRequested(update.call);
+      return;
+    }
+    this.stats.unknownCallUpdates++;
+    this.hold(id, update);
+  }
+
+  private onRequested(call: Extract<PhoneCallRecord, { kind: 'requested' }>): void {
+    const self = this.selfId;
+    const now = this.now();
+    // tdesktop `Instance::handleCallUpdate`: not for us, from ourselves, or older than the ring timeout.
+    const ringMs = this.timeouts.ringMs;
+    if (self === undefined || call.participantId !== self || call.adminId === self) {
+      this.stats.ignoredIncoming++;
+      return;
+    }
+    if (ringMs > 0 && now - call.date * 1000 > ringMs + REQUESTED_DATE_SLACK_MS) {
+      this.stats.ignoredIncoming++;
+      return;
+    }
+    if (this.active.size >= this.maxConcurrent) {
+      this.stats.busyRejected++;
+      this.remember(call.id, null);
+      const request = buildRequest(this.api, {
+        method: 'discardCall',
+        peer: { id: call.id, accessHash: call.accessHash },
+        duration: 0,
+        reason: 'busy',
+        video: call.video,
+      });
+      Promise.resolve()
+        .then(() => this.mtproto.invoke(request))
+        .catch((err: unknown) => this.logger.warn('busy discard failed', { error: toError(err).message }));
+      return;
+    }
+    const machine = this.newMachine('incoming', call.adminId, undefined);
+    const incoming = new IncomingCallSignaling(this.callDeps(machine));
+    this.active.add(incoming);
+    incoming._run((m, t) => m.startIncoming(call, t));
+    if (incoming.state === 'ringing') {
+      this.emitIncoming(incoming);
+    } else {
+      this.stats.rejectedIncoming++;
+      this.logger.warn('incoming call rejected', { error: incoming.endInfo?.error?.code });
+    }
+  }
+
+  private emitIncoming(call: IncomingCallSignaling): void {
+    for (const listener of this.rawListeners('incoming')) {
+      try {
+        (listener as (c: IncomingCallSignaling) => void).call(this, call);
+      } catch (err) {
+        this.logger.error("an 'incoming' listener threw", { error: toError(err).message });
+      }
+    }
+  }
+
+  private hold(id: bigint, update: PhoneUpdate): void {
+    const now = this.now();
+    this.held = this.held.filter((h) => now - h.at <= HELD_TTL_MS);
+    this.held.push({ id, update, at: now });
+    if (this.held.length > HELD_LIMIT) this.held.splice(0, this.held.length - HELD_LIMIT);
+  }
+
+  private onBound(call: CallSignaling, id: bigint): void {
+    this.byId.set(id, call);
+    const mine = this.held.filter((h) => h.id === id);
+    if (mine.length === 0) return;
+    this.held = this.held.filter((h) => h.id !== id);
+    for (const h of mine) this.route(h.update);
+  }
+
+  private onEnded(call: CallSignaling): void {
+    this.active.delete(call);
+    const id = call.callId;
+    if (id !== undefined) {
+      this.byId.delete(id);
+      this.remember(id, call);
+    }
+  }
+
+  private remember(id: bigint, call: CallSignaling | null): void {
+    this.recent.set(id, call);
+    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value!);
+  }
+
+  private newMachine(role: 'outgoing' | 'incoming', peerId: bigint, peerAccessHash: bigint | undefined): CallMachine {
+    if (this.selfId === undefined) throw new CallSignalingError('NOT_STARTED', 'PhoneCalls.start() has not completed');
+    return new CallMachine({
+      role,
+      selfId: this.selfId,
+      peerId,
+      ...(peerAccessHash === undefined ? {} : { peerAccessHash }),
+      timeouts: this.timeouts,
+      dhCache: this.dhCache,
+      protocol: this.protocol,
+      randomBytes: this.randomBytes,
+    });
+  }
+
+  private callDeps(machine: CallMachine): ConstructorParameters<typeof CallSignaling>[0] {
+    return {
+      machine,
+      mtproto: this.mtproto,
+      api: this.api,
+      logger: this.logger.child(`call`),
+      now: this.now,
+      retry: this.options.signalingRetry,
+      inboxLimits: this.options.inboxLimits,
+      onBound: (c, id) => this.onBound(c, id),
+      onEnded: (c) => this.onEnded(c),
+    };
+  }
+}

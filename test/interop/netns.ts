@@ -1,0 +1,189 @@
+/**
+ * A throwaway network namespace for interop calls. WebRTC ignores loopback interfaces
+ * (ntgcalls-peer.md §2.4), so the phones need a real interface: the namespace holds a veth pair
+ * with 10.77.<subnet>.1 and .2. Everything a test sends stays inside the namespace it made.
+ *
+ * With `hostSide: true` the .1 end stays in the test process's own namespace instead, so an
+ * in-process stack (node-datachannel bound to `hostAddress`) can reach a phone spawned inside.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+
+const IP_TIMEOUT_MS = 10_000;
+const NAME_PREFIX = 'tgcall-it';
+
+export interface NetnsOptions {
+  /** Third octet of 10.77.x.0/24; random in 1..254 when omitted. */
+  subnet?: number;
+  /** Keep the .1 end of the veth pair in the caller's namespace (see file comment). */
+  hostSide?: boolean;
+}
+
+export interface Netns {
+  readonly name: string;
+  /** 10.77.x.1: inside the namespace, or in the test's own namespace with `hostSide`. */
+  readonly hostAddress: string;
+  /** 10.77.x.2: always inside the namespace. */
+  readonly peerAddress: string;
+  readonly hostSide: boolean;
+  /** Wall time `createNetns` took, in ms. */
+  readonly createMs: number;
+  /** Runs `command args` inside the namespace (`ip netns exec`). The child's pid is the command's. */
+  spawn(command: string, args: readonly string[], options?: SpawnOptions): ChildProcess;
+  /** Runs a short command inside the namespace and returns its stdout. Bounded by `timeoutMs`. */
+  exec(command: string, args: readonly string[], timeoutMs?: number): Promise<string>;
+  /** Deletes the namespace (and with it both veth ends). Idempotent. */
+  remove(): Promise<void>;
+}
+
+const live = new Set<string>();
+let exitHookInstalled = false;
+let sequence = 0;
+
+/** Creates a uniquely named namespace with a veth pair, both ends and `lo` up. */
+export async function createNetns(options: NetnsOptions = {}): Promise<Netns> {
+  const started = performance.now();
+  installExitHook();
+  await removeStaleNetns();
+  const hostSide = options.hostSide ?? false;
+  const subnet = options.subnet ?? (hostSide ? await freeHostSubnet() : randomInt(1, 255));
+  if (!Number.isInteger(subnet) || subnet < 0 || subnet > 255) throw new RangeError(`bad subnet ${subnet}`);
+  sequence += 1;
+  const name = `${NAME_PREFIX}-${process.pid}-${sequence}`;
+  // Interface names are per namespace, except the host end, which must not clash in ours.
+  const hostIf = hostSide ? `tgit${process.pid % 100000}x${sequence % 100}` : 'veth0';
+  const hostAddress = `10.77.${subnet}.1`;
+  const peerAddress = `10.77.${subnet}.2`;
+
+  await ip(['netns', 'add', name]);
+  live.add(name);
+  try {
+    if (hostSide) {
+      await ip(['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'veth1', 'netns', name]);
+      await ip(['addr', 'add', `${hostAddress}/24`, 'dev', hostIf]);
+      await ip(['link', 'set', hostIf, 'up']);
+      await ip(['-n', name, '-batch', '-'], [
+        `addr add ${peerAddress}/24 dev veth1`,
+        'link set lo up',
+        'link set veth1 up',
+      ]);
+    } else {
+      await ip(['-n', name, '-batch', '-'], [
+        'link add veth0 type veth peer name veth1',
+        `addr add ${hostAddress}/24 dev veth0`,
+        `addr add ${peerAddress}/24 dev veth1`,
+        'link set lo up',
+        'link set veth0 up',
+        'link set veth1 up',
+      ]);
+    }
+  } catch (err) {
+    await deleteNetns(name);
+    throw err;
+  }
+  const createMs = performance.now() - started;
+
+  return {
+    name,
+    hostAddress,
+    peerAddress,
+    hostSide,
+    createMs,
+    spawn(command, args, spawnOptions = {}) {
+      return spawn('ip', ['netns', 'exec', name, command, ...args], spawnOptions);
+    },
+    exec(command, args, timeoutMs = IP_TIMEOUT_MS) {
+      return run('ip', ['netns', 'exec', name, command, ...args], timeoutMs);
+    },
+    remove: () => deleteNetns(name),
+  };
+}
+
+/** Names of all namespaces on the machine (`ip netns list`). */
+export async function listNetns(): Promise<string[]> {
+  const out = await run('ip', ['netns', 'list'], IP_TIMEOUT_MS);
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[0] ?? '')
+    .filter((n) => n.length > 0);
+}
+
+/**
+ * Deletes namespaces left behind by test processes that died without cleaning up (their pid is
+ * part of the name). Returns the names removed.
+ */
+export async function removeStaleNetns(): Promise<string[]> {
+  const removed: string[] = [];
+  const pattern = new RegExp(`^${NAME_PREFIX}-(\\d+)-\\d+$`);
+  for (const name of await listNetns()) {
+    const m = pattern.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    await deleteNetns(name);
+    removed.push(name);
+  }
+  return removed;
+}
+
+async function deleteNetns(name: string): Promise<void> {
+  live.delete(name);
+  try {
+    await run('ip', ['netns', 'delete', name], IP_TIMEOUT_MS);
+  } catch (err) {
+    // Already gone is success: removal is idempotent.
+    if (!/No such file|not found|Cannot remove/i.test(String((err as Error).message))) throw err;
+  }
+}
+
+/** A 10.77.x.0/24 not yet used in our own namespace (only matters with `hostSide`). */
+async function freeHostSubnet(): Promise<number> {
+  const used = await run('ip', ['-4', '-o', 'addr', 'show'], IP_TIMEOUT_MS);
+  for (let attempt = 0; attempt < 64; attempt += 1) {
+    const x = randomInt(1, 255);
+    if (!used.includes(`10.77.${x}.`)) return x;
+  }
+  throw new Error('no free 10.77.x.0/24 subnet found in 64 tries');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Last resort for a test that throws past its cleanup: delete what is still ours at exit. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const name of live) {
+      try {
+        execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore', timeout: IP_TIMEOUT_MS });
+      } catch {
+        // nothing more can be done while exiting
+      }
+    }
+    live.clear();
+  });
+}
+
+function ip(args: readonly string[], stdinLines?: readonly string[]): Promise<string> {
+  return run('ip', args, IP_TIMEOUT_MS, stdinLines ? stdinLines.join('\n') + '\n' : undefined);
+}
+
+function run(command: string, args: readonly string[], timeoutMs: number, input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(command, [...args], { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) {
+        reject(new Error(`${command} ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
+        return;
+      }
+      resolve(stdout);
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
