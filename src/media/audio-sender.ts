@@ -1,0 +1,309 @@
+/**
+ * The send half of the media layer, sans-I/O: PCM goes in with `write`, `tick(now)` returns the
+ * RTP packets due on a drift-free frame clock (frame n is due at start + n × frameMs).
+ *
+ * - Continuous stream: when the application has nothing queued a silence frame is sent, so the
+ *   sequence numbers and timestamps never stop (the RTP timestamp of frame n is base + n × samples
+ *   by construction, whatever happens).
+ * - Mute, default `'silence'`: encoded silence keeps flowing, which is what libwebrtc does for a
+ *   disabled track and keeps NAT bindings, RTCP and the peer's jitter buffer steady. Official
+ *   tgcalls/ntgcalls instead stop RTP while muted (`channel->Enable(false)` +
+ *   `SetAudioSend(ssrc, false)`), so peers accept a pause too: `'pause'` sends nothing while muted
+ *   and resumes with the marker bit and a timestamp that counted the muted time. Either way the
+ *   MediaState message (sent by the transport) is what the peer's UI shows.
+ * - Digital silence is encoded for real for the first frames, then the last silence packet is
+ *   re-sent without running the encoder: an Opus packet decodes the same whatever precedes it,
+ *   and this makes idle and muted calls nearly free.
+ * - Marker bit on the first packet and at every talk-spurt start (application audio after fill
+ *   silence, mute or DTX).
+ * - DTX (off by default, as official clients do not signal usedtx): packets of ≤ 2 bytes are the
+ *   encoder's "nothing to send" and are not transmitted, except every 400 ms as libwebrtc does.
+ */
+import { PcmQueue } from './pcm-queue.js';
+import { downmixToMono, isSilent } from './pcm.js';
+import type { OpusEncoder } from './opus-codec.js';
+import { encodeAbsSendTime, encodeTransportSequence, serializeRtp, type RtpExtension } from './rtp.js';
+
+export type MuteMode = 'silence' | 'pause';
+
+export interface RtpExtensionIds {
+  /** Negotiated id of http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time. */
+  absSendTime?: number;
+  /** Negotiated id of …/draft-holmer-rmcat-transport-wide-cc-extensions-01. */
+  transportWideCc?: number;
+}
+
+export interface AudioSenderOptions {
+  ssrc: number;
+  payloadType: number;
+  /** A mono encoder for `frameMs` frames. */
+  encoder: OpusEncoder;
+  frameMs?: number;
+  /** Channels of the PCM given to `write` (stereo is averaged to mono). */
+  inputChannels?: 1 | 2;
+  extensionIds?: RtpExtensionIds;
+  dtx?: boolean;
+  muteMode?: MuteMode;
+  /** Input queued beyond this is dropped, oldest first. Default 1000 ms. */
+  maxQueueMs?: number;
+  initialSequence?: number;
+  initialTimestamp?: number;
+  initialTransportSequence?: number;
+  /**
+   * At most this many late frames are sent at once after the clock stalled (event loop blocked);
+   * older ones are skipped. A burst is better than a gap: the peer's jitter buffer absorbs it.
+   * Default 10 (200 ms).
+   */
+  maxCatchUpFrames?: number;
+}
+
+export interface AudioSenderStats {
+  packets: number;
+  /** RTP bytes (header + payload). */
+  bytes: number;
+  /** Payload bytes (the SR octet count). */
+  payloadBytes: number;
+  /** Frames with application audio. */
+  audioFrames: number;
+  /** Frames filled with silence because nothing was queued. */
+  silenceFrames: number;
+  mutedFrames: number;
+  /** Frames encoded by reusing the cached silence packet. */
+  cachedSilenceFrames: number;
+  /** Frames not transmitted (DTX or paused mute). */
+  suppressedFrames: number;
+  /** Frames skipped after the clock stalled. */
+  skippedFrames: number;
+  /** Input samples dropped because the queue was full. */
+  inputDroppedSamples: number;
+}
+
+const SILENCE_CACHE_AFTER = 10;
+const DTX_KEEPALIVE_MS = 400;
+
+export class AudioSender {
+  private readonly ssrc: number;
+  private readonly payloadType: number;
+  private readonly encoder: OpusEncoder;
+  readonly frameMs: number;
+  readonly frameSamples: number;
+  private readonly inputChannels: 1 | 2;
+  private readonly ext: RtpExtensionIds;
+  private readonly dtx: boolean;
+  private readonly muteMode: MuteMode;
+  private readonly maxCatchUp: number;
+  private readonly queue: PcmQueue;
+
+  private startMs = 0;
+  private started = false;
+  private frameIndex = 0;
+  private readonly tsBase: number;
+  private seq: number;
+  private twcc: number;
+  private isMuted = false;
+  private sentAny = false;
+  /** True when the previous frame was not application audio (or was not sent). */
+  private inPause = true;
+  private lastSentMs = -Infinity;
+  private silentRun = 0;
+  private silencePacket: Uint8Array | undefined;
+  private endOfInput = false;
+
+  private readonly s: AudioSenderStats = {
+    packets: 0,
+    bytes: 0,
+    payloadBytes: 0,
+    audioFrames: 0,
+    silenceFrames: 0,
+    mutedFrames: 0,
+    cachedSilenceFrames: 0,
+    suppressedFrames: 0,
+    skippedFrames: 0,
+    inputDroppedSamples: 0,
+  };
+
+  constructor(o: AudioSenderOptions) {
+    this.ssrc = o.ssrc >>> 0;
+    this.payloadType = o.payloadType;
+    this.encoder = o.encoder;
+    this.frameMs = o.frameMs ?? 20;
+    this.frameSamples = 48 * this.frameMs;
+    this.inputChannels = o.inputChannels ?? 1;
+    this.ext = o.extensionIds ?? {};
+    this.dtx = o.dtx ?? false;
+    this.muteMode = o.muteMode ?? 'silence';
+    this.maxCatchUp = Math.max(1, o.maxCatchUpFrames ?? 10);
+    this.queue = new PcmQueue(48 * (o.maxQueueMs ?? 1000));
+    // RFC 3550 §5.1: initial sequence number and timestamp should be random.
+    this.seq = (o.initialSequence ?? Math.floor(Math.random() * 0x10000)) & 0xffff;
+    this.tsBase = (o.initialTimestamp ?? Math.floor(Math.random() * 0x100000000)) >>> 0;
+    this.twcc = (o.initialTransportSequence ?? 1) & 0xffff;
+  }
+
+  start(nowMs: number): void {
+    if (this.started) return;
+    this.started = true;
+    this.startMs = nowMs;
+  }
+
+  get isStarted(): boolean {
+    return this.started;
+  }
+
+  /** Queues PCM (interleaved in `inputChannels`). Returns samples dropped to stay bounded. */
+  write(pcm: Int16Array): number {
+    this.endOfInput = false;
+    const dropped = this.queue.push(downmixToMono(pcm, this.inputChannels));
+    this.s.inputDroppedSamples += dropped;
+    return dropped;
+  }
+
+  /** The source ended: the last partial frame is sent zero-padded instead of waiting for more. */
+  flush(): void {
+    this.endOfInput = true;
+  }
+
+  /** Queued input, ms. */
+  get queuedMs(): number {
+    return this.queue.length / 48;
+  }
+
+  clearQueue(): void {
+    this.queue.clear();
+  }
+
+  mute(): void {
+    this.isMuted = true;
+  }
+
+  unmute(): void {
+    this.isMuted = false;
+  }
+
+  get muted(): boolean {
+    return this.isMuted;
+  }
+
+  setPacketLossPercent(percent: number): void {
+    this.encoder.setPacketLossPercent(percent);
+  }
+
+  setBitrate(bps: number): void {
+    this.encoder.setBitrate(bps);
+  }
+
+  /** When the next frame is due (ms on the caller's clock). */
+  get nextDeadline(): number {
+    return this.startMs + this.frameIndex * this.frameMs;
+  }
+
+  /** RTP timestamp of the media instant `nowMs` (for sender reports). */
+  rtpTimestampAt(nowMs: number): number {
+    return (this.tsBase + Math.round((nowMs - this.startMs) * 48)) >>> 0;
+  }
+
+  get stats(): AudioSenderStats {
+    return { ...this.s };
+  }
+
+  /** Produces every packet due at `nowMs`. */
+  tick(nowMs: number): Buffer[] {
+    const out: Buffer[] = [];
+    if (!this.started) return out;
+    let produced = 0;
+    while (this.nextDeadline <= nowMs && produced < this.maxCatchUp) {
+      const packet = this.produceFrame(nowMs);
+      if (packet) out.push(packet);
+      produced += 1;
+    }
+    if (this.nextDeadline <= nowMs) {
+      // The clock stalled (event loop blocked): skip what cannot be sent in time. Timestamps still
+      // count the skipped media so they stay in step with the wall clock.
+      const behind = Math.floor((nowMs - this.nextDeadline) / this.frameMs) + 1;
+      this.frameIndex += behind;
+      this.s.skippedFrames += behind;
+      this.inPause = true;
+    }
+    return out;
+  }
+
+  private produceFrame(nowMs: number): Buffer | undefined {
+    const index = this.frameIndex;
+    this.frameIndex += 1;
+    const timestamp = (this.tsBase + index * this.frameSamples) >>> 0;
+
+    let pcm = this.queue.take(this.frameSamples, this.endOfInput);
+    const fromApp = pcm !== undefined;
+    if (this.isMuted) {
+      this.s.mutedFrames += 1;
+      pcm = undefined;
+      if (this.muteMode === 'pause') {
+        this.s.suppressedFrames += 1;
+        this.inPause = true;
+        return undefined;
+      }
+    } else if (fromApp) {
+      this.s.audioFrames += 1;
+    } else {
+      this.s.silenceFrames += 1;
+    }
+
+    const payload = this.encodeFrame(pcm);
+    if (this.dtx && payload.length <= 2 && nowMs - this.lastSentMs < DTX_KEEPALIVE_MS) {
+      this.s.suppressedFrames += 1;
+      this.inPause = true;
+      return undefined;
+    }
+    const talkSpurt = fromApp && !this.isMuted;
+    const marker = !this.sentAny || (talkSpurt && this.inPause);
+    this.inPause = !talkSpurt;
+    return this.packetize(payload, timestamp, marker, nowMs);
+  }
+
+  private encodeFrame(pcm: Int16Array | undefined): Uint8Array {
+    const silent = pcm === undefined || isSilent(pcm);
+    if (!silent) {
+      this.silentRun = 0;
+      return this.encoder.encode(pcm!);
+    }
+    this.silentRun += 1;
+    if (this.silencePacket && this.silentRun > SILENCE_CACHE_AFTER) {
+      this.s.cachedSilenceFrames += 1;
+      return this.silencePacket;
+    }
+    const payload = this.encoder.encode(pcm ?? new Int16Array(this.frameSamples));
+    // DTX packets must not be cached: their meaning is "not transmitted".
+    if (this.silentRun === SILENCE_CACHE_AFTER && !this.dtx) this.silencePacket = payload;
+    return payload;
+  }
+
+  private packetize(payload: Uint8Array, timestamp: number, marker: boolean, nowMs: number): Buffer {
+    const extensions: RtpExtension[] = [];
+    if (this.ext.absSendTime !== undefined) extensions.push({ id: this.ext.absSendTime, data: encodeAbsSendTime(nowMs) });
+    if (this.ext.transportWideCc !== undefined) {
+      extensions.push({ id: this.ext.transportWideCc, data: encodeTransportSequence(this.twcc) });
+      this.twcc = (this.twcc + 1) & 0xffff;
+    }
+    const packet = serializeRtp({
+      payloadType: this.payloadType,
+      marker,
+      sequenceNumber: this.seq,
+      timestamp,
+      ssrc: this.ssrc,
+      extensions,
+      payload,
+    });
+    this.seq = (this.seq + 1) & 0xffff;
+    this.sentAny = true;
+    this.lastSentMs = nowMs;
+    this.s.packets += 1;
+    this.s.bytes += packet.length;
+    this.s.payloadBytes += payload.length;
+    return packet;
+  }
+
+  close(): void {
+    this.queue.clear();
+    this.encoder.close();
+  }
+}

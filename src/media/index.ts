@@ -1,0 +1,20 @@
+/** The media layer: Opus/RTP audio for one call, plus WAV, tone and Goertzel tools. */
+export { MediaSession, type MediaSessionOptions, type MediaSink, type AudioFrame, type MediaSessionEvents } from './media-session.js';
+export { MediaEngine, type MediaEngineOptions, type OutputFrame, type TickResult } from './media-engine.js';
+export type { MediaStats, SendStats, ReceiveStats, RtcpStats } from './media-stats.js';
+export { AudioSender, type AudioSenderOptions, type AudioSenderStats, type MuteMode, type RtpExtensionIds } from './audio-sender.js';
+export { AudioReceiver, type AudioReceiverOptions, type ReceivedFrame, type AudioReceiverStats } from './audio-receiver.js';
+export { JitterBuffer, type JitterBufferOptions, type JitterPacket, type PlayoutItem, type PushResult, type JitterBufferStats } from './jitter-buffer.js';
+export { RtcpReporter } from './rtcp-reporter.js';
+export { ReceptionStats } from './reception-stats.js';
+export * from './rtp.js';
+export * from './rtcp.js';
+export { opusPacketInfo, opusPacketSamples, OPUS_MAX_PACKET_SAMPLES, type OpusPacketInfo, type OpusMode } from './opus-packet.js';
+export { defaultOpusCodec, type OpusCodec, type OpusEncoder, type OpusDecoder, type OpusEncoderOptions } from './opus-codec.js';
+export { VoiceActivityDetector, type VadOptions } from './vad.js';
+export { Pacer } from './pacer.js';
+export { parseWav, encodeWav, toPcm48k, readWavFile, writeWavFile, type WavAudio } from './wav.js';
+export { resample } from './resampler.js';
+export { ToneGenerator, generateTone, type ToneOptions } from './tone.js';
+export { goertzelPower, toneRatio, detectTone, toneFraction, type ToneDetection, type ToneDetectionOptions } from './goertzel.js';
+export { bytesToSamples, samplesToBuffer, downmixToMono, upmixToStereo, rmsDbfs } from './pcm.js';

@@ -1,0 +1,363 @@
+/**
+ * Adaptive jitter buffer for one RTP audio source. Pure: `push(packet, arrivalMs)` stores,
+ * `pop(nowMs)` says what to play next. Time is the caller's clock in ms; media time is RTP
+ * timestamp units (48 kHz for Opus), both unwrapped so sequence and timestamp wrap-around are
+ * invisible to the logic.
+ *
+ * Playout model (pull): the caller asks for audio whenever its output needs more. The buffer
+ * keeps the playout point `nextTs` and a target delay above the fastest network path:
+ * - transit = arrival − timestamp (RFC 3550 §6.4.1). The target is the spread of recent
+ *   transits (95th percentile minus minimum over a 2 s window), at least 3 × the RFC 3550
+ *   interarrival jitter, clamped to [minDelayMs, maxDelayMs]. It grows as soon as packets come
+ *   later and shrinks back once the window forgets them.
+ * - When the current delay is below target the buffer answers `grow` (the caller conceals a
+ *   chunk without advancing); when it is well above, the next packet comes with `discard` (the
+ *   caller decodes it to keep the decoder state but drops the audio), preferably in quiet frames.
+ * - A packet missing at its playout time is `lost` (the caller conceals the gap, using the next
+ *   packet's in-band FEC); nothing buffered at all is `empty` (conceal without advancing: the delay
+ *   grows, as NetEq does). After a long silence or a large jump the stream restarts with a fresh
+ *   prefetch, which also handles DTX and a muted peer that stops sending.
+ * Memory is bounded by packet count and buffered duration.
+ */
+import { Unwrapper } from './unwrapper.js';
+
+export interface JitterPacket {
+  sequenceNumber: number;
+  timestamp: number;
+  /** Duration in timestamp units (from the Opus TOC). */
+  samples: number;
+  payload: Uint8Array;
+  marker?: boolean;
+}
+
+export type PushResult = 'accepted' | 'duplicate' | 'late' | 'reset';
+
+export type PlayoutItem =
+  | { kind: 'wait' }
+  | { kind: 'packet'; packet: JitterPacket; discard: boolean }
+  | { kind: 'lost'; samples: number; next: JitterPacket }
+  | { kind: 'empty'; samples: number }
+  | { kind: 'grow'; samples: number };
+
+export interface JitterBufferOptions {
+  clockRate?: number;
+  /** Lowest target delay above the fastest path. Default 50 (tgcalls sets NetEq's minimum to 50 ms). */
+  minDelayMs?: number;
+  /** Highest target delay. Default 400. */
+  maxDelayMs?: number;
+  /** Size of the chunks `empty` and `grow` ask for, in timestamp units. Default 20 ms. */
+  chunkSamples?: number;
+  /** Hard cap on stored packets. Default 256. */
+  maxPackets?: number;
+}
+
+export interface PopHints {
+  /** Decoded samples the caller still holds ahead of the output point. */
+  queuedSamples?: number;
+  /** True when the last output frame was not voice: a good moment to drop audio. */
+  quiet?: boolean;
+}
+
+export interface JitterBufferStats {
+  accepted: number;
+  duplicate: number;
+  late: number;
+  overflow: number;
+  /** Timestamp units declared missing at playout. */
+  lostSamples: number;
+  /** Packets played with `discard` to shrink the delay. */
+  discarded: number;
+  /** Chunks inserted by `grow` / `empty`. */
+  grown: number;
+  empty: number;
+  restarts: number;
+  /** RFC 3550 interarrival jitter, ms. */
+  jitterMs: number;
+  targetDelayMs: number;
+  bufferedPackets: number;
+  /** Media buffered ahead of the playout point, ms. */
+  bufferedMs: number;
+}
+
+interface Stored {
+  packet: JitterPacket;
+  extSeq: number;
+  extTs: number;
+  arrivalMs: number;
+}
+
+const SEEN_WINDOW = 1024;
+const TRANSIT_WINDOW_MS = 2000;
+const TRANSIT_CAPACITY = 512;
+const MARGIN_MS = 5;
+const GROW_HYSTERESIS_MS = 5;
+const SHRINK_HYSTERESIS_MS = 15;
+const SHRINK_BUSY_EXTRA_MS = 100;
+const RESTART_AFTER_EMPTY_MS = 300;
+/** A packet this far behind the playout point is a sender restart, not a late packet. */
+const RESET_BEHIND_MS = 2000;
+
+export class JitterBuffer {
+  private readonly rate: number;
+  private readonly perMs: number;
+  private readonly minDelay: number;
+  private readonly maxDelay: number;
+  private readonly chunk: number;
+  private readonly maxPackets: number;
+  private readonly capacitySamples: number;
+
+  private readonly seqUnwrap = new Unwrapper(16);
+  private readonly tsUnwrap = new Unwrapper(32);
+  private readonly seen = new Float64Array(SEEN_WINDOW).fill(-1);
+  private packets: Stored[] = [];
+  private started = false;
+  private nextTs = 0;
+  private emptyRun = 0;
+
+  // Transit history: ring of (arrival, transit) pairs.
+  private readonly tArrival = new Float64Array(TRANSIT_CAPACITY);
+  private readonly tValue = new Float64Array(TRANSIT_CAPACITY);
+  private tHead = 0;
+  private tCount = 0;
+  private lastTransit: number | undefined;
+  private jitter = 0;
+  private target: number;
+  private targetDirty = true;
+
+  private readonly s = {
+    accepted: 0,
+    duplicate: 0,
+    late: 0,
+    overflow: 0,
+    lostSamples: 0,
+    discarded: 0,
+    grown: 0,
+    empty: 0,
+    restarts: 0,
+  };
+
+  constructor(options: JitterBufferOptions = {}) {
+    this.rate = options.clockRate ?? 48000;
+    this.perMs = this.rate / 1000;
+    this.minDelay = Math.max(0, options.minDelayMs ?? 50);
+    this.maxDelay = Math.max(this.minDelay, options.maxDelayMs ?? 400);
+    this.chunk = options.chunkSamples ?? 20 * this.perMs;
+    this.maxPackets = Math.max(4, options.maxPackets ?? 256);
+    this.capacitySamples = Math.max(1000, 2 * this.maxDelay) * this.perMs;
+    this.target = this.minDelay;
+  }
+
+  push(packet: JitterPacket, arrivalMs: number): PushResult {
+    const extSeq = this.seqUnwrap.unwrap(packet.sequenceNumber);
+    const slot = extSeq % SEEN_WINDOW;
+    if (this.seen[slot] === extSeq) {
+      this.s.duplicate += 1;
+      return 'duplicate';
+    }
+    let extTs = this.tsUnwrap.unwrap(packet.timestamp);
+    let result: PushResult = 'accepted';
+    if (this.started && extTs < this.nextTs) {
+      if (this.nextTs - extTs <= RESET_BEHIND_MS * this.perMs) {
+        this.seen[slot] = extSeq;
+        this.noteTransit(extTs, arrivalMs); // late packets are exactly what must raise the target
+        this.s.late += 1;
+        return 'late';
+      }
+      // Far behind: the sender restarted its timestamps. Start over from this packet.
+      this.packets = [];
+      this.restart(true);
+      this.tsUnwrap.reset();
+      extTs = this.tsUnwrap.unwrap(packet.timestamp);
+      result = 'reset';
+    }
+    // Keep one packet per timestamp, like NetEq (ntgcalls' start-up burst repeats one timestamp).
+    let i = this.packets.length;
+    while (i > 0 && this.packets[i - 1]!.extTs > extTs) i -= 1;
+    if (i > 0 && this.packets[i - 1]!.extTs === extTs) {
+      this.seen[slot] = extSeq;
+      this.s.duplicate += 1;
+      return 'duplicate';
+    }
+    this.seen[slot] = extSeq;
+    this.noteTransit(extTs, arrivalMs);
+    this.packets.splice(i, 0, { packet, extSeq, extTs, arrivalMs });
+    this.s.accepted += 1;
+    this.enforceBounds();
+    return result;
+  }
+
+  pop(nowMs: number, hints: PopHints = {}): PlayoutItem {
+    this.pruneTransits(nowMs);
+    if (!this.started) {
+      const head = this.packets[0];
+      if (!head) return { kind: 'wait' };
+      if (nowMs - head.extTs / this.perMs < this.minTransit() + this.targetDelayMs()) return { kind: 'wait' };
+      this.started = true;
+      this.nextTs = head.extTs;
+      this.emptyRun = 0;
+    }
+
+    // Drop what the playout point has already passed (overlapping timestamps).
+    while (this.packets.length > 0 && this.packets[0]!.extTs < this.nextTs) {
+      this.packets.shift();
+      this.s.late += 1;
+    }
+
+    const head = this.packets[0];
+    if (!head) {
+      this.emptyRun += this.chunk;
+      if (this.emptyRun >= RESTART_AFTER_EMPTY_MS * this.perMs) {
+        this.restart(true);
+        return { kind: 'wait' };
+      }
+      this.s.empty += 1;
+      return { kind: 'empty', samples: this.chunk };
+    }
+    this.emptyRun = 0;
+
+    const gap = head.extTs - this.nextTs;
+    if (gap > this.maxDelay * this.perMs) {
+      // A jump longer than any concealment is useful for (DTX, a muted peer): re-prefetch.
+      this.restart(true);
+      return this.pop(nowMs, hints);
+    }
+
+    const playPos = this.nextTs - (hints.queuedSamples ?? 0);
+    const delay = nowMs - playPos / this.perMs;
+    const wanted = this.minTransit() + this.targetDelayMs();
+    if (delay < wanted - GROW_HYSTERESIS_MS) {
+      this.s.grown += 1;
+      return { kind: 'grow', samples: this.chunk };
+    }
+
+    if (gap > 0) {
+      this.nextTs = head.extTs;
+      this.s.lostSamples += gap;
+      return { kind: 'lost', samples: gap, next: head.packet };
+    }
+
+    this.packets.shift();
+    this.nextTs = head.extTs + head.packet.samples;
+    const excess = delay - wanted;
+    const durMs = head.packet.samples / this.perMs;
+    const threshold = durMs + SHRINK_HYSTERESIS_MS + (hints.quiet === false ? SHRINK_BUSY_EXTRA_MS : 0);
+    if (excess > threshold) {
+      this.s.discarded += 1;
+      return { kind: 'packet', packet: head.packet, discard: true };
+    }
+    return { kind: 'packet', packet: head.packet, discard: false };
+  }
+
+  /** Target delay above the fastest path, ms. */
+  targetDelayMs(): number {
+    if (!this.targetDirty) return this.target;
+    this.targetDirty = false;
+    let spread = 0;
+    if (this.tCount > 1) {
+      const values = new Float64Array(this.tCount);
+      for (let k = 0; k < this.tCount; k += 1) values[k] = this.tValue[(this.tHead + k) % TRANSIT_CAPACITY]!;
+      values.sort();
+      const q = values[Math.min(values.length - 1, Math.ceil(0.95 * values.length) - 1)]!;
+      spread = q - values[0]!;
+    }
+    const desired = Math.max(spread, 3 * this.jitter) + MARGIN_MS;
+    this.target = Math.min(this.maxDelay, Math.max(this.minDelay, desired));
+    return this.target;
+  }
+
+  get stats(): JitterBufferStats {
+    const last = this.packets[this.packets.length - 1];
+    const from = this.started ? this.nextTs : (this.packets[0]?.extTs ?? 0);
+    const bufferedMs = last ? Math.max(0, last.extTs + last.packet.samples - from) / this.perMs : 0;
+    return {
+      ...this.s,
+      jitterMs: this.jitter,
+      targetDelayMs: this.targetDelayMs(),
+      bufferedPackets: this.packets.length,
+      bufferedMs,
+    };
+  }
+
+  /** Forgets everything (new remote source). */
+  reset(): void {
+    this.packets = [];
+    this.restart(true);
+    this.seqUnwrap.reset();
+    this.tsUnwrap.reset();
+    this.seen.fill(-1);
+    this.lastTransit = undefined;
+    this.jitter = 0;
+  }
+
+  private restart(clearTransits: boolean): void {
+    if (this.started) this.s.restarts += 1;
+    this.started = false;
+    this.emptyRun = 0;
+    if (clearTransits) {
+      // Forget the old path (a pause may have shifted every transit) but keep what is buffered.
+      this.tCount = 0;
+      this.tHead = 0;
+      this.lastTransit = undefined;
+      this.targetDirty = true;
+      for (const p of this.packets) this.addTransit(p.arrivalMs, p.arrivalMs - p.extTs / this.perMs);
+    }
+  }
+
+  private noteTransit(extTs: number, arrivalMs: number): void {
+    const transit = arrivalMs - extTs / this.perMs;
+    if (this.lastTransit !== undefined) {
+      // RFC 3550 A.8, in ms.
+      this.jitter += (Math.abs(transit - this.lastTransit) - this.jitter) / 16;
+    }
+    this.lastTransit = transit;
+    this.addTransit(arrivalMs, transit);
+  }
+
+  private addTransit(arrivalMs: number, transit: number): void {
+    if (this.tCount === TRANSIT_CAPACITY) {
+      this.tHead = (this.tHead + 1) % TRANSIT_CAPACITY;
+      this.tCount -= 1;
+    }
+    const at = (this.tHead + this.tCount) % TRANSIT_CAPACITY;
+    this.tArrival[at] = arrivalMs;
+    this.tValue[at] = transit;
+    this.tCount += 1;
+    this.targetDirty = true;
+  }
+
+  private pruneTransits(nowMs: number): void {
+    // Keep at least a few entries so a sparse stream (60–120 ms packets) still has a history.
+    while (this.tCount > 8 && nowMs - this.tArrival[this.tHead]! > TRANSIT_WINDOW_MS) {
+      this.tHead = (this.tHead + 1) % TRANSIT_CAPACITY;
+      this.tCount -= 1;
+      this.targetDirty = true;
+    }
+  }
+
+  /** Fastest transit in the window (the path with no queuing). */
+  private minTransit(): number {
+    if (this.tCount === 0) return 0; // only reachable with nothing buffered
+    let m = Infinity;
+    for (let k = 0; k < this.tCount; k += 1) {
+      const v = this.tValue[(this.tHead + k) % TRANSIT_CAPACITY]!;
+      if (v < m) m = v;
+    }
+    return m;
+  }
+
+  private enforceBounds(): void {
+    for (;;) {
+      const first = this.packets[0];
+      const last = this.packets[this.packets.length - 1];
+      if (!first || !last) return;
+      const from = this.started ? Math.min(this.nextTs, first.extTs) : first.extTs;
+      const span = last.extTs + last.packet.samples - from;
+      if (this.packets.length <= this.maxPackets && span <= this.capacitySamples) return;
+      this.packets.shift();
+      this.s.overflow += 1;
+      if (this.started && first.extTs + first.packet.samples > this.nextTs) {
+        this.nextTs = first.extTs + first.packet.samples;
+      }
+    }
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * A bounded FIFO of 16-bit samples, taken out in fixed-size frames. When full it drops the
+ * oldest samples (a live source that outruns the clock should lose old audio, not grow latency).
+ */
+export class PcmQueue {
+  private chunks: Int16Array[] = [];
+  private headOffset = 0;
+  private size = 0;
+  private droppedSamples = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  get length(): number {
+    return this.size;
+  }
+
+  get dropped(): number {
+    return this.droppedSamples;
+  }
+
+  /** Appends a copy of `samples`. Returns how many old samples were dropped to make room. */
+  push(samples: Int16Array): number {
+    if (samples.length === 0) return 0;
+    let data = samples;
+    if (data.length > this.capacity) data = data.subarray(data.length - this.capacity);
+    this.chunks.push(data.slice());
+    this.size += data.length;
+    let dropped = samples.length - data.length;
+    while (this.size > this.capacity) {
+      const excess = this.size - this.capacity;
+      const head = this.chunks[0]!;
+      const avail = head.length - this.headOffset;
+      const n = Math.min(avail, excess);
+      this.headOffset += n;
+      this.size -= n;
+      dropped += n;
+      if (this.headOffset === head.length) {
+        this.chunks.shift();
+        this.headOffset = 0;
+      }
+    }
+    this.droppedSamples += dropped;
+    return dropped;
+  }
+
+  /**
+   * Removes and returns exactly `n` samples, or `undefined` if fewer are queued — unless `pad`,
+   * then whatever is left comes back zero-padded to `n` (end of a source).
+   */
+  take(n: number, pad = false): Int16Array | undefined {
+    if (this.size < n && (!pad || this.size === 0)) return undefined;
+    const out = new Int16Array(n);
+    let filled = 0;
+    while (filled < n && this.chunks.length > 0) {
+      const head = this.chunks[0]!;
+      const m = Math.min(n - filled, head.length - this.headOffset);
+      out.set(head.subarray(this.headOffset, this.headOffset + m), filled);
+      filled += m;
+      this.headOffset += m;
+      this.size -= m;
+      if (this.headOffset === head.length) {
+        this.chunks.shift();
+        this.headOffset = 0;
+      }
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.headOffset = 0;
+    this.size = 0;
+  }
+}

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { AudioSender, type AudioSenderOptions } from '../../src/media/audio-sender.js';
+import { defaultOpusCodec } from '../../src/media/opus-codec.js';
+import { decodeAbsSendTime, decodeTransportSequence, findExtension, parseRtp, type RtpPacket } from '../../src/media/rtp.js';
+import { ToneGenerator } from '../../src/media/tone.js';
+
+const codec = defaultOpusCodec();
+
+function sender(o: Partial<AudioSenderOptions> = {}): AudioSender {
+  const frameMs = o.frameMs ?? 20;
+  return new AudioSender({
+    ssrc: 0x11223344,
+    payloadType: 111,
+    encoder: codec.createEncoder({ channels: 1, bitrate: 32000, frameMs, fec: true, packetLossPercent: 10, dtx: o.dtx ?? false, complexity: 5 }),
+    initialSequence: 65534,
+    initialTimestamp: 0xffffffff - 959,
+    ...o,
+  });
+}
+
+function parse(buf: Buffer): RtpPacket {
+  const r = parseRtp(buf);
+  if (!r.ok) throw new Error(r.reason);
+  return r.packet;
+}
+
+describe('audio sender', () => {
+  it('sends one packet per 20 ms deadline with continuous sequence numbers and timestamps across the wrap', () => {
+    const s = sender();
+    s.start(1000);
+    const tone = new ToneGenerator({ frequency: 440 });
+    const packets: RtpPacket[] = [];
+    for (let t = 1000; t < 1400; t += 20) {
+      if (t < 1200) s.write(tone.next(960)); // then nothing: silence fill
+      expect(s.tick(t - 1)).toEqual([]); // not due yet
+      const out = s.tick(t);
+      expect(out).toHaveLength(1);
+      packets.push(parse(out[0]!));
+    }
+    packets.forEach((p, i) => {
+      expect(p.ssrc).toBe(0x11223344);
+      expect(p.payloadType).toBe(111);
+      expect(p.sequenceNumber).toBe((65534 + i) & 0xffff);
+      expect(p.timestamp).toBe((0xffffffff - 959 + i * 960) >>> 0);
+    });
+    expect(packets[0]!.marker).toBe(true);
+    expect(packets.slice(1).every((p) => !p.marker)).toBe(true);
+    expect(s.stats).toMatchObject({ packets: 20, audioFrames: 10, silenceFrames: 10 });
+  });
+
+  it('is drift-free: deadlines are start + n × 20 ms however late the ticks are', () => {
+    const s = sender();
+    s.start(0);
+    let count = 0;
+    for (let n = 0; n < 500; n += 1) {
+      const late = (n * 7) % 13; // ticks arrive 0–12 ms late
+      count += s.tick(n * 20 + late).length;
+      expect(s.nextDeadline).toBe((n + 1) * 20);
+    }
+    expect(count).toBe(500);
+  });
+
+  it('catches up at most ten frames after a stall and skips the rest, keeping timestamps in step', () => {
+    const s = sender();
+    s.start(0);
+    s.tick(0);
+    const burst = s.tick(300).map(parse); // 15 frames late
+    expect(burst).toHaveLength(10);
+    expect(s.stats.skippedFrames).toBe(5);
+    const next = parse(s.tick(320)[0]!);
+    expect((next.timestamp - parse(s.tick(340)[0]!).timestamp) >>> 0).toBe(-960 >>> 0);
+    expect((next.timestamp - burst[0]!.timestamp) >>> 0).toBe(15 * 960); // frames 1…10 sent, 11…15 skipped
+    expect(next.sequenceNumber).toBe((burst[9]!.sequenceNumber + 1) & 0xffff);
+  });
+
+  it('marks talk-spurt starts', () => {
+    const s = sender();
+    s.start(0);
+    const tone = new ToneGenerator({ frequency: 440 });
+    const marks: boolean[] = [];
+    for (let n = 0; n < 12; n += 1) {
+      if (n < 3 || n >= 6) s.write(tone.next(960));
+      if (n === 9) s.mute();
+      if (n === 10) s.unmute();
+      marks.push(parse(s.tick(n * 20)[0]!).marker);
+    }
+    // first packet; audio again after fill silence (n=6); audio again after mute (n=10)
+    expect(marks.map((m, i) => (m ? i : -1)).filter((i) => i >= 0)).toEqual([0, 6, 10]);
+  });
+
+  it('adds abs-send-time and transport-wide sequence numbers with the negotiated ids', () => {
+    const s = sender({ extensionIds: { absSendTime: 2, transportWideCc: 3 }, initialTransportSequence: 65535 });
+    s.start(5000);
+    const a = parse(s.tick(5000)[0]!);
+    const b = parse(s.tick(5020)[0]!);
+    expect(a.extensions.map((e) => e.id)).toEqual([2, 3]);
+    expect(decodeTransportSequence(findExtension(a, 3)!)).toBe(65535);
+    expect(decodeTransportSequence(findExtension(b, 3)!)).toBe(0);
+    const d = (decodeAbsSendTime(findExtension(b, 2)!)! - decodeAbsSendTime(findExtension(a, 2)!)!) & 0xffffff;
+    expect(Math.abs(d - 0.02 * 2 ** 18)).toBeLessThanOrEqual(1);
+    const plain = sender();
+    plain.start(0);
+    expect(parse(plain.tick(0)[0]!).extensions).toEqual([]);
+  });
+
+  it("mute 'silence' keeps sending encoded silence; 'pause' sends nothing and resumes with the marker", () => {
+    const tone = new ToneGenerator({ frequency: 440 });
+    const silent = sender();
+    silent.start(0);
+    silent.mute();
+    const sizes: number[] = [];
+    for (let n = 0; n < 30; n += 1) {
+      silent.write(tone.next(960)); // the application keeps writing; muted audio is not sent
+      sizes.push(parse(silent.tick(n * 20)[0]!).payload.length);
+    }
+    expect(silent.stats).toMatchObject({ packets: 30, mutedFrames: 30, audioFrames: 0 });
+    expect(silent.stats.cachedSilenceFrames).toBe(20); // the encoder ran for the first 10 frames only
+    expect(Math.max(...sizes.slice(12))).toBeLessThan(40);
+
+    const paused = sender({ muteMode: 'pause' });
+    paused.start(0);
+    const first = parse(paused.tick(0)[0]!);
+    paused.mute();
+    for (let n = 1; n < 10; n += 1) expect(paused.tick(n * 20)).toEqual([]);
+    paused.unmute();
+    paused.write(tone.next(960));
+    const resumed = parse(paused.tick(200)[0]!);
+    expect(resumed.marker).toBe(true);
+    expect(resumed.sequenceNumber).toBe((first.sequenceNumber + 1) & 0xffff);
+    expect((resumed.timestamp - first.timestamp) >>> 0).toBe(10 * 960);
+  });
+
+  it('suppresses DTX packets except a keepalive every 400 ms', () => {
+    const s = sender({ dtx: true });
+    s.start(0);
+    let sent = 0;
+    for (let n = 0; n < 100; n += 1) sent += s.tick(n * 20).length;
+    expect(s.stats.suppressedFrames).toBeGreaterThan(70);
+    expect(sent).toBeGreaterThan(4); // first frames + keepalives
+  });
+
+  it('mixes stereo input down and bounds the input queue', () => {
+    const s = sender({ inputChannels: 2, maxQueueMs: 100 });
+    s.start(0);
+    const stereo = new ToneGenerator({ frequency: 440, channels: 2 }).next(48 * 300);
+    const dropped = s.write(stereo);
+    expect(dropped).toBe(48 * 200);
+    expect(s.queuedMs).toBe(100);
+    for (let n = 0; n < 5; n += 1) s.tick(n * 20);
+    expect(s.queuedMs).toBe(0);
+    expect(s.stats.audioFrames).toBe(5);
+  });
+
+  it('pads the last partial frame once the source has ended', () => {
+    const s = sender();
+    s.start(0);
+    s.write(new ToneGenerator({ frequency: 440 }).next(500));
+    s.tick(0);
+    expect(s.stats.audioFrames).toBe(0); // waits for a whole frame
+    s.flush();
+    s.tick(20);
+    expect(s.stats.audioFrames).toBe(1);
+    expect(s.queuedMs).toBe(0);
+  });
+});
