@@ -83,12 +83,12 @@ const DTX_KEEPALIVE_MS = 400;
 
 export class AudioSender {
   private readonly ssrc: number;
-  private readonly payloadType: number;
+  private payloadType: number;
   private readonly encoder: OpusEncoder;
   readonly frameMs: number;
   readonly frameSamples: number;
   private readonly inputChannels: 1 | 2;
-  private readonly ext: RtpExtensionIds;
+  private ext: RtpExtensionIds;
   private readonly dtx: boolean;
   private readonly muteMode: MuteMode;
   private readonly maxCatchUp: number;
@@ -186,6 +186,12 @@ export class AudioSender {
 
   setPacketLossPercent(percent: number): void {
     this.encoder.setPacketLossPercent(percent);
+  }
+
+  /** Payload type and header extension ids as the peer accepted them (its answer to our offer). */
+  setRtpParams(payloadType: number, extensionIds: RtpExtensionIds): void {
+    this.payloadType = payloadType;
+    this.ext = { ...extensionIds };
   }
 
   setBitrate(bps: number): void {

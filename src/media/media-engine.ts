@@ -82,7 +82,8 @@ export class MediaEngine {
   private readonly receiver: AudioReceiver;
   private readonly reporter: RtcpReporter;
   private reception: ReceptionStats;
-  private readonly remotePts: Set<number>;
+  private remotePts: Set<number>;
+  private payloadType: number;
   private remoteSsrc: number | undefined;
   private readonly outFrameMs: number;
   private readonly bitrate: number;
@@ -157,6 +158,7 @@ export class MediaEngine {
     this.reporter = new RtcpReporter(reporterOptions);
     this.reception = new ReceptionStats(48000);
     this.remotePts = new Set(o.remoteOpusPayloadTypes ?? [111]);
+    this.payloadType = o.payloadType;
     this.remoteSsrc = o.remoteSsrc === undefined ? undefined : o.remoteSsrc >>> 0;
   }
 
@@ -249,6 +251,24 @@ export class MediaEngine {
         this.lossPercent = wanted;
         this.sender.setPacketLossPercent(wanted);
       }
+    }
+  }
+
+  /**
+   * Applies negotiated RTP parameters: what the peer accepted from our offer (payload type,
+   * extension ids) and which of its payload types carry Opus (from its offer).
+   */
+  configureRtp(params: { payloadType?: number; extensionIds?: RtpExtensionIds; remoteOpusPayloadTypes?: readonly number[] }): void {
+    if (params.payloadType !== undefined || params.extensionIds !== undefined) {
+      const pt = params.payloadType ?? this.payloadType;
+      if (!Number.isInteger(pt) || pt < 0 || pt > 127) {
+        throw new MediaError('MEDIA_BAD_PAYLOAD_TYPE', `payload type ${pt} is outside 0…127`);
+      }
+      this.payloadType = pt;
+      this.sender.setRtpParams(pt, params.extensionIds ?? {});
+    }
+    if (params.remoteOpusPayloadTypes && params.remoteOpusPayloadTypes.length > 0) {
+      this.remotePts = new Set(params.remoteOpusPayloadTypes);
     }
   }
 

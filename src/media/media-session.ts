@@ -212,6 +212,11 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     return this.engine.muted;
   }
 
+  /** Negotiated RTP parameters (see `MediaEngine.configureRtp`). */
+  configureRtp(params: Parameters<MediaEngine['configureRtp']>[0]): void {
+    this.engine.configureRtp(params);
+  }
+
   setRemoteSsrc(ssrc: number): void {
     this.engine.setRemoteSsrc(ssrc);
   }

@@ -48,6 +48,21 @@ describe('audio sender', () => {
     expect(s.stats).toMatchObject({ packets: 20, audioFrames: 10, silenceFrames: 10 });
   });
 
+  it('switches payload type and header extensions when the negotiation answers', () => {
+    const s = sender();
+    s.start(0);
+    const before = parse(s.tick(0)[0]!);
+    expect(before.payloadType).toBe(111);
+    expect(findExtension(before, 2)).toBeUndefined();
+    s.setRtpParams(100, { absSendTime: 2, transportWideCc: 3 });
+    const after = parse(s.tick(20)[0]!);
+    expect(after.payloadType).toBe(100);
+    expect(after.sequenceNumber).toBe((before.sequenceNumber + 1) & 0xffff);
+    expect(decodeAbsSendTime(findExtension(after, 2)!)).toBeGreaterThanOrEqual(0);
+    const next = parse(s.tick(40)[0]!);
+    expect(decodeTransportSequence(findExtension(next, 3)!)).toBe((decodeTransportSequence(findExtension(after, 3)!) + 1) & 0xffff);
+  });
+
   it('is drift-free: deadlines are start + n × 20 ms however late the ticks are', () => {
     const s = sender();
     s.start(0);
