@@ -3,14 +3,15 @@
  * tests and demos use it exactly like a GramJS client wrapped by `GramJsMtproto`.
  */
 import type { Api } from 'telegram';
-import { toError } from '../errors.js';
+import { CallSignalingError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { MtprotoClient } from '../signaling/mtproto.js';
+import type { MtprotoClient, ResolvedUser } from '../signaling/mtproto.js';
 
 /** @internal what a client needs from its server. */
 export interface FakeServerPort {
   handle(from: FakeClient, request: Api.AnyRequest): Promise<unknown>;
   detach(client: FakeClient): void;
+  lookupUser(query: string | bigint): { userId: bigint; accessHash: bigint } | undefined;
 }
 
 export class FakeClient implements MtprotoClient {
@@ -44,6 +45,13 @@ export class FakeClient implements MtprotoClient {
 
   getSelfUserId(): Promise<bigint> {
     return Promise.resolve(this.userId);
+  }
+
+  /** Finds a fake user by id, name or `@name`. */
+  resolveUser(user: string | bigint): Promise<ResolvedUser> {
+    const found = this.server.lookupUser(user);
+    if (!found) return Promise.reject(new CallSignalingError('USER_NOT_RESOLVABLE', `no fake user ${String(user)}`));
+    return Promise.resolve({ userId: found.userId, accessHash: found.accessHash });
   }
 
   /** Disconnects: no more updates, requests fail like on a dropped connection. */

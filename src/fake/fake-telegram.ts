@@ -252,6 +252,18 @@ export class FakeTelegram implements FakeServerPort {
     return client;
   }
 
+  /** @internal user lookup for `FakeClient.resolveUser`: by id, name or `@name`. */
+  lookupUser(query: string | bigint): { userId: bigint; accessHash: bigint } | undefined {
+    for (const user of this.users.values()) {
+      const match =
+        typeof query === 'bigint'
+          ? user.id === query
+          : user.name === query.replace(/^@/, '') || user.id.toString() === query;
+      if (match) return { userId: user.id, accessHash: user.accessHash };
+    }
+    return undefined;
+  }
+
   /** Models the callee's privacy setting: phone.requestCall fails with USER_PRIVACY_RESTRICTED. */
   setCallsAllowed(userId: bigint, allowed: boolean): void {
     const user = this.users.get(userId);

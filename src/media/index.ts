@@ -18,3 +18,4 @@ export { resample } from './resampler.js';
 export { ToneGenerator, generateTone, type ToneOptions } from './tone.js';
 export { goertzelPower, toneRatio, detectTone, toneFraction, type ToneDetection, type ToneDetectionOptions } from './goertzel.js';
 export { bytesToSamples, samplesToBuffer, downmixToMono, upmixToStereo, rmsDbfs } from './pcm.js';
+export { WavFileWriter } from './wav-file-writer.js';

@@ -9,10 +9,10 @@
  */
 import { Api } from 'telegram';
 import { Raw } from 'telegram/events/index.js';
-import { toError } from '../errors.js';
+import { CallSignalingError, toError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { readLong } from './long.js';
-import type { ApiNamespace, MtprotoClient } from './mtproto.js';
+import type { ApiNamespace, MtprotoClient, ResolvedUser } from './mtproto.js';
 
 type UpdateCallback = (event: unknown) => unknown;
 
@@ -25,6 +25,7 @@ export interface GramJsClientLike {
   addEventHandler(callback: UpdateCallback, event: EventBuilderLike): void;
   removeEventHandler(callback: UpdateCallback, event: EventBuilderLike): void;
   getMe(inputPeer?: boolean): Promise<unknown>;
+  getInputEntity?(entity: unknown): Promise<unknown>;
 }
 
 export interface GramJsMtprotoOptions {
@@ -82,6 +83,21 @@ export class GramJsMtproto implements MtprotoClient {
     const id = readLong(me?.userId ?? me?.id, 'own user id');
     this.selfUserId = id;
     return id;
+  }
+
+  /** Resolves through GramJS's entity cache / contacts.resolveUsername (`getInputEntity`). */
+  async resolveUser(user: string | bigint): Promise<ResolvedUser> {
+    if (!this.client.getInputEntity) throw new CallSignalingError('USER_NOT_RESOLVABLE', 'this client cannot resolve users');
+    const peer = (await this.client.getInputEntity(typeof user === 'bigint' ? user.toString() : user)) as {
+      className?: string;
+      userId?: unknown;
+      accessHash?: unknown;
+    };
+    if (peer?.className !== 'InputPeerUser' && peer?.className !== 'InputPeerSelf') {
+      throw new CallSignalingError('USER_NOT_RESOLVABLE', `${String(user)} is not a user`);
+    }
+    if (peer.className === 'InputPeerSelf') throw new CallSignalingError('USER_NOT_RESOLVABLE', 'cannot call yourself');
+    return { userId: readLong(peer.userId, 'user id'), accessHash: readLong(peer.accessHash, 'access hash') };
   }
 }
 

@@ -26,7 +26,7 @@ export type { EventBuilderLike, GramJsClientLike, GramJsMtprotoOptions } from '.
 export { readLong, toLong } from './long.js';
 export type { TlLong } from './long.js';
 export { isTlObject, unwrapUpdates } from './mtproto.js';
-export type { ApiNamespace, MtprotoClient, TlObjectLike } from './mtproto.js';
+export type { ApiNamespace, MtprotoClient, ResolvedUser, TlObjectLike } from './mtproto.js';
 export {
   decodeBool,
   decodeConnection,

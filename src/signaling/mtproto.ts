@@ -21,6 +21,16 @@ export interface MtprotoClient {
   getSelfUserId(): Promise<bigint>;
   /** Namespace used to construct requests; defaults to GramJS's `Api`. Set it for `teleproto`. */
   readonly api?: ApiNamespace;
+  /**
+   * Optional: turns a username / phone / id into a user id and access_hash (GramJS's
+   * `getInputEntity`). Needed only to call users by name.
+   */
+  resolveUser?(user: string | bigint): Promise<ResolvedUser>;
+}
+
+export interface ResolvedUser {
+  readonly userId: bigint;
+  readonly accessHash: bigint | undefined;
 }
 
 /** A TL object as every MTProto library exposes it: a `className` plus fields. */

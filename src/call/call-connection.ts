@@ -1,0 +1,197 @@
+/**
+ * One call's connection once the key exists: the encrypted signaling channel (src/crypto), the
+ * WebRTC transport (src/transport) and the audio session (src/media) wired together.
+ *
+ *   phone.sendSignalingData  <->  SignalingChannelRunner  <->  CallTransport  <->  MediaSession
+ *        (encrypted packets)         (JSON payloads)              (RTP/RTCP)        (PCM)
+ *
+ * It owns no Telegram state: the signaling layer hands it the ready call and carries its packets.
+ */
+import { EventEmitter } from 'node:events';
+import type { IceServer } from 'node-datachannel';
+import { createSignalingChannel, SignalingChannelRunner, type SignalingChannelStats } from '../crypto/index.js';
+import { TgCallError, TransportError, toError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { MediaSession } from '../media/index.js';
+import type { CallReadyInfo } from '../signaling/index.js';
+import {
+  CallTransport,
+  iceServersFromConnections,
+  type CandidatePair,
+  type CloseReason,
+  type MediaState,
+  type TransportStats,
+} from '../transport/index.js';
+
+export interface CallConnectionOptions {
+  readonly ready: CallReadyInfo;
+  readonly media: MediaSession;
+  /** Our audio SSRC: the one the media session sends with. */
+  readonly ssrc: number;
+  /** Hands one encrypted packet to phone.sendSignalingData. */
+  readonly sendSignalingData: (data: Uint8Array) => void;
+  /** Replaces the ICE servers from the call's connection list. */
+  readonly iceServers?: readonly (string | IceServer)[];
+  readonly bindAddress?: string;
+  readonly portRange?: { readonly begin: number; readonly end: number };
+  readonly connectTimeoutMs?: number;
+  readonly logger: Logger;
+}
+
+export interface CallConnectionEvents {
+  connected: [];
+  'remote-media-state': [state: MediaState];
+  /** The connection cannot continue (connect timeout, ICE/DTLS failure, signaling channel exhausted). */
+  failed: [error: TgCallError];
+}
+
+export interface CallConnectionStats {
+  readonly signalingChannel: Readonly<SignalingChannelStats>;
+  readonly transport: Readonly<TransportStats>;
+  readonly selectedCandidatePair: CandidatePair | null;
+}
+
+export class CallConnection extends EventEmitter<CallConnectionEvents> {
+  private readonly options: CallConnectionOptions;
+  private readonly log: Logger;
+  private readonly runner: SignalingChannelRunner;
+  private readonly transport: CallTransport;
+  private closing = false;
+  private failedOnce = false;
+  private muted = false;
+
+  constructor(options: CallConnectionOptions) {
+    super();
+    this.options = options;
+    this.log = options.logger;
+    const { ready, media } = options;
+    const iceServers = options.iceServers ?? iceServersFromConnections(webrtcConnections(ready), { relayOnly: !ready.p2pAllowed });
+
+    this.transport = new CallTransport({
+      isOutgoing: ready.isOutgoing,
+      iceServers,
+      relayOnly: !ready.p2pAllowed,
+      ssrc: options.ssrc,
+      logger: this.log,
+      ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
+      ...(options.portRange ? { portRange: options.portRange } : {}),
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+    });
+
+    this.runner = new SignalingChannelRunner({
+      channel: createSignalingChannel(ready.version, ready.key, ready.isOutgoing),
+      sendPacket: (packet) => this.options.sendSignalingData(packet),
+      onMessage: (payload) => this.transport.receiveSignaling(payload),
+      onFatal: (error) => this.fail(error),
+    });
+
+    this.transport.on('signaling', (payload) => {
+      try {
+        this.runner.send(payload);
+      } catch (err) {
+        // Only local misuse throws here (a message too large for a packet): drop it, keep the call.
+        this.log.error('signaling message not sent', { error: toError(err).message });
+      }
+    });
+    this.transport.on('media-params', ({ local, remote }) => {
+      try {
+        if (local) media.configureRtp({ payloadType: local.payloadType, extensionIds: local.extensionIds });
+        if (remote) {
+          media.configureRtp({ remoteOpusPayloadTypes: remote.opusPayloadTypes });
+          media.setRemoteSsrc(remote.ssrc);
+        }
+      } catch (err) {
+        this.log.warn('negotiated media parameters not applied', { error: toError(err).message });
+      }
+    });
+    this.transport.on('rtp', (packet) => media.handleRtp(packet));
+    this.transport.on('rtcp', (packet) => media.handleRtcp(packet));
+    this.transport.on('remote-media-state', (state) => this.emit('remote-media-state', state));
+    this.transport.on('error', (err) => this.log.warn('transport error', { error: err.message }));
+    this.transport.on('connected', () => {
+      if (this.closing) return;
+      const pair = this.transport.selectedCandidatePair();
+      this.log.info('connected', {
+        connectMs: this.transport.stats.connectTimeMs,
+        local: pair ? `${pair.local.type} ${pair.local.address}:${pair.local.port}` : undefined,
+        remote: pair ? `${pair.remote.type} ${pair.remote.address}:${pair.remote.port}` : undefined,
+      });
+      if (!media.closed) media.start();
+      this.transport.setMediaState({ muted: this.muted });
+      this.emit('connected');
+    });
+    this.transport.on('closed', (reason) => {
+      if (this.closing) return;
+      this.fail(transportFailure(reason));
+    });
+  }
+
+  get stats(): CallConnectionStats {
+    return {
+      signalingChannel: this.runner.stats,
+      transport: this.transport.stats,
+      selectedCandidatePair: this.transport.selectedCandidatePair(),
+    };
+  }
+
+  get isConnected(): boolean {
+    return this.transport.state === 'connected';
+  }
+
+  start(): void {
+    this.transport.start();
+  }
+
+  /** One phone.sendSignalingData payload from the peer. Never throws. */
+  receiveSignalingData(data: Uint8Array): void {
+    if (this.closing) return;
+    this.runner.receive(data);
+  }
+
+  /** The media session's sink: RTP/RTCP out through the transport (dropped until negotiated). */
+  sendRtp(packet: Buffer): void {
+    if (!this.closing) this.transport.sendRtp(packet);
+  }
+
+  sendRtcp(packet: Buffer): void {
+    if (!this.closing) this.transport.sendRtcp(packet);
+  }
+
+  setMuted(muted: boolean): void {
+    this.muted = muted;
+    if (muted) this.options.media.mute();
+    else this.options.media.unmute();
+    if (!this.closing) this.transport.setMediaState({ muted });
+  }
+
+  /** Releases the transport, the channel timer and the media session. Idempotent. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.runner.close();
+    this.options.media.close();
+    await this.transport.close('local');
+  }
+
+  private fail(error: TgCallError): void {
+    if (this.failedOnce || this.closing) return;
+    this.failedOnce = true;
+    this.log.warn('connection failed', { code: error.code, error: error.message });
+    this.emit('failed', error);
+  }
+}
+
+function webrtcConnections(ready: CallReadyInfo) {
+  return ready.connections.filter((c): c is Extract<typeof c, { kind: 'webrtc' }> => c.kind === 'webrtc');
+}
+
+function transportFailure(reason: CloseReason): TgCallError {
+  switch (reason) {
+    case 'disconnect':
+      return new TransportError('CONNECTION_LOST', 'no connection to the peer (connect timeout or connectivity lost)');
+    case 'failed':
+      return new TransportError('CONNECTION_FAILED', 'ICE or DTLS failed');
+    default:
+      return new TransportError('TRANSPORT_ERROR', `transport closed: ${reason}`);
+  }
+}
+

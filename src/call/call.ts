@@ -1,0 +1,410 @@
+/**
+ * A Telegram 1:1 voice call, outgoing or incoming: the public object applications use.
+ *
+ * It follows the call's signaling (ringing, key exchange, end), then drives the connection
+ * (encrypted signaling channel, WebRTC transport, Opus audio) and exposes audio as Node streams
+ * and async iterables. Nothing is thrown into the host from events: failures end the call with a
+ * reason and an `error` in the `ended` info.
+ */
+import { randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { CallSignalingError, TgCallError, toError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { MediaSession, readWavFile, WavFileWriter, type AudioFrame, type MediaSessionOptions, type MediaStats } from '../media/index.js';
+import type { CallEndInfo, CallReadyInfo, CallSignaling, IncomingCallSignaling } from '../signaling/index.js';
+import type { MediaState } from '../transport/index.js';
+import { CallConnection, type CallConnectionStats } from './call-connection.js';
+
+export type CallDirection = 'outgoing' | 'incoming';
+
+/**
+ * `requesting` → (`waiting` →) `ringing` → `accepting` / `exchanging-keys` → `connecting` →
+ * `connected` → `ending` → `ended`. A call can end from any state.
+ */
+export type CallState =
+  | 'requesting'
+  | 'waiting'
+  | 'ringing'
+  | 'accepting'
+  | 'exchanging-keys'
+  | 'connecting'
+  | 'connected'
+  | 'ending'
+  | 'ended';
+
+export interface CallEmoji {
+  /** The 4 emoji both sides show; equal on both phones when nobody is in the middle. */
+  readonly emoji: readonly string[];
+  readonly indices: readonly number[];
+  /** The TL key_fingerprint (signed int64). */
+  readonly keyFingerprint: bigint;
+}
+
+export type { CallEndInfo };
+
+export interface CallStats {
+  readonly state: CallState;
+  readonly direction: CallDirection;
+  readonly version: string | undefined;
+  /** ms from the start of the connection to connected. */
+  readonly connectMs: number | undefined;
+  readonly connection: CallConnectionStats | undefined;
+  readonly media: MediaStats;
+}
+
+export interface CallEvents {
+  state: [state: CallState];
+  /** Outgoing: the other phone rings. Incoming: the call rings here (answer with `accept()`). */
+  ringing: [];
+  /** Keys are agreed: show these to the user for verification. */
+  emoji: [emoji: CallEmoji];
+  connected: [];
+  remoteMediaState: [state: MediaState];
+  'voice-start': [];
+  'voice-end': [];
+  ended: [info: CallEndInfo];
+  error: [error: Error];
+}
+
+/** @internal how TelegramCalls configures each call. */
+export interface CallRuntimeOptions {
+  readonly logger: Logger;
+  readonly audio: Partial<Omit<MediaSessionOptions, 'ssrc' | 'payloadType' | 'logger'>>;
+  readonly iceServers?: ConstructorParameters<typeof CallConnection>[0]['iceServers'];
+  readonly bindAddress?: string;
+  readonly portRange?: { readonly begin: number; readonly end: number };
+  readonly connectTimeoutMs?: number;
+}
+
+export interface CallRecorder {
+  readonly path: string;
+  /** Stops recording and finishes the file; resolves with the recorded duration (ms). */
+  stop(): Promise<number>;
+  /** Resolves when the recording ended (stopped or the call ended) and the file is complete. */
+  readonly done: Promise<number>;
+}
+
+/** Audio of a call: PCM s16le 48 kHz (mono unless configured), as streams and async iterables. */
+export interface CallAudio {
+  /** What we say: write PCM here (backpressure applies; silence is sent when nothing is written). */
+  readonly input: Writable;
+  /** What the other side says: continuous PCM (silence or concealment on gaps). */
+  readonly output: Readable;
+  /** What the other side says, as 20 ms frames with a voice-activity flag. */
+  frames(): AsyncIterable<AudioFrame>;
+  /** Sends PCM from an iterable; resolves when it has been queued. */
+  play(source: AsyncIterable<Uint8Array | Int16Array> | Iterable<Uint8Array | Int16Array>): Promise<void>;
+  /** Sends one chunk of samples. */
+  pushFrame(pcm: Int16Array): void;
+}
+
+export class Call extends EventEmitter<CallEvents> {
+  readonly direction: CallDirection;
+  readonly audio: CallAudio;
+
+  private readonly signaling: CallSignaling;
+  private readonly runtime: CallRuntimeOptions;
+  private readonly log: Logger;
+  private readonly media: MediaSession;
+  private readonly ssrc: number;
+  private connection: CallConnection | undefined;
+  private currentState: CallState;
+  private emojiInfo: CallEmoji | undefined;
+  private ready: CallReadyInfo | undefined;
+  private endInfo: CallEndInfo | undefined;
+  private isMuted = false;
+  private connectStartedAt: number | undefined;
+  private connectMs: number | undefined;
+  private readonly connectedWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly endedWaiters: ((info: CallEndInfo) => void)[] = [];
+  private readonly recorders = new Set<Promise<number>>();
+
+  /** @internal created by `TelegramCalls`. */
+  constructor(signaling: CallSignaling, runtime: CallRuntimeOptions) {
+    super();
+    this.signaling = signaling;
+    this.runtime = runtime;
+    this.direction = signaling.isOutgoing ? 'outgoing' : 'incoming';
+    this.log = runtime.logger.child(`call:${this.direction}`);
+    this.currentState = mapSignalingState(signaling.state) ?? 'requesting';
+    this.ssrc = randomInt(1, 0x1_0000_0000);
+    this.media = new MediaSession({ ...runtime.audio, ssrc: this.ssrc, payloadType: 111, logger: this.log.child('media') }, {
+      sendRtp: (packet) => this.connection?.sendRtp(packet),
+      sendRtcp: (packet) => this.connection?.sendRtcp(packet),
+    });
+    this.media.on('voice-start', () => this.safeEmit('voice-start'));
+    this.media.on('voice-end', () => this.safeEmit('voice-end'));
+    this.media.on('error', (err) => this.log.warn('media error', { error: err.message }));
+    const media = this.media;
+    this.audio = {
+      input: media.input,
+      output: media.output,
+      frames: () => media.frames(),
+      play: (source) => media.play(source),
+      pushFrame: (pcm) => media.pushFrame(pcm),
+    };
+
+    signaling.on('state', (state) => {
+      const mapped = mapSignalingState(state);
+      if (mapped && mapped !== 'connecting') this.setState(mapped);
+    });
+    signaling.on('ringing', () => this.safeEmit('ringing'));
+    signaling.on('ready', (info) => this.onReady(info));
+    signaling.on('ended', (info) => void this.onEnded(info));
+    if (signaling.readyInfo) this.onReady(signaling.readyInfo);
+    if (signaling.endInfo) void this.onEnded(signaling.endInfo);
+  }
+
+  get state(): CallState {
+    return this.currentState;
+  }
+
+  /** The call id once the server assigned it. */
+  get id(): bigint | undefined {
+    return this.signaling.callId;
+  }
+
+  get peerUserId(): bigint {
+    return this.signaling.peerUserId;
+  }
+
+  /** Set once keys are agreed. */
+  get emoji(): CallEmoji | undefined {
+    return this.emojiInfo;
+  }
+
+  /** The negotiated library version once keys are agreed. */
+  get version(): string | undefined {
+    return this.ready?.version;
+  }
+
+  get muted(): boolean {
+    return this.isMuted;
+  }
+
+  /** Set once the call ended. */
+  get ended(): CallEndInfo | undefined {
+    return this.endInfo;
+  }
+
+  /**
+   * Answers an incoming call. Resolves when the call is connected; rejects with a `TgCallError`
+   * when it ends first.
+   */
+  async accept(): Promise<void> {
+    if (this.direction !== 'incoming') throw new CallSignalingError('BAD_STATE', 'only incoming calls can be accepted');
+    (this.signaling as IncomingCallSignaling).accept();
+    return this.whenConnected();
+  }
+
+  /** Refuses an incoming call (reason `busy`, as official clients). Resolves when it ended. */
+  async decline(): Promise<CallEndInfo> {
+    if (this.direction !== 'incoming') throw new CallSignalingError('BAD_STATE', 'only incoming calls can be declined');
+    (this.signaling as IncomingCallSignaling).decline();
+    return this.whenEnded();
+  }
+
+  /** Ends the call (reason `hangup`; `missed` while an outgoing call is still ringing). */
+  async hangup(): Promise<CallEndInfo> {
+    this.signaling.hangup();
+    return this.whenEnded();
+  }
+
+  /** Stops sending our audio (silence is sent) and tells the other side we are muted. */
+  mute(): void {
+    this.setMuted(true);
+  }
+
+  unmute(): void {
+    this.setMuted(false);
+  }
+
+  /** Resolves when connected; rejects if the call ends first. */
+  whenConnected(): Promise<void> {
+    if (this.currentState === 'connected') return Promise.resolve();
+    if (this.endInfo) return Promise.reject(endedError(this.endInfo));
+    return new Promise((resolve, reject) => this.connectedWaiters.push({ resolve, reject }));
+  }
+
+  /** Resolves with the end info once the call has ended and released its resources. */
+  whenEnded(): Promise<CallEndInfo> {
+    if (this.endInfo && this.currentState === 'ended') return Promise.resolve(this.endInfo);
+    return new Promise((resolve) => this.endedWaiters.push(resolve));
+  }
+
+  /**
+   * Plays a WAV file (any common rate, mono or stereo; converted to 48 kHz). Resolves when it has
+   * been queued for sending.
+   */
+  async playFile(path: string): Promise<void> {
+    const pcm = await readWavFile(path, this.runtime.audio.channels ?? 1);
+    const step = 960 * (this.runtime.audio.channels ?? 1);
+    const chunks = function* (): Generator<Int16Array> {
+      for (let i = 0; i < pcm.length; i += step) yield pcm.subarray(i, i + step);
+    };
+    await this.media.play(chunks());
+  }
+
+  /** Records what the other side says into a 16-bit 48 kHz WAV file until stopped or the call ends. */
+  async record(path: string): Promise<CallRecorder> {
+    const channels = this.runtime.audio.channels ?? 1;
+    const writer = await WavFileWriter.create(path, 48000, channels);
+    const frames = this.media.frames()[Symbol.asyncIterator]();
+    let stopped = false;
+    const done = (async () => {
+      try {
+        for (;;) {
+          const next = await frames.next();
+          if (next.done || stopped) break;
+          writer.write(next.value.pcm);
+        }
+      } finally {
+        await writer.close();
+      }
+      return writer.durationMs;
+    })();
+    this.recorders.add(done);
+    void done.finally(() => this.recorders.delete(done)).catch(() => undefined);
+    return {
+      path,
+      done,
+      stop: async () => {
+        stopped = true;
+        await frames.return?.();
+        return done;
+      },
+    };
+  }
+
+  getStats(): CallStats {
+    return {
+      state: this.currentState,
+      direction: this.direction,
+      version: this.ready?.version,
+      connectMs: this.connectMs,
+      connection: this.connection?.stats,
+      media: this.media.getStats(),
+    };
+  }
+
+  /** phone.setCallRating after the call (when `ended.needRating`). */
+  setRating(rating: number, comment?: string): Promise<void> {
+    return this.signaling.setCallRating(rating, comment);
+  }
+
+  /** phone.saveCallDebug (when `ended.needDebug`). */
+  saveDebug(json: string): Promise<void> {
+    return this.signaling.saveCallDebug(json);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private setMuted(muted: boolean): void {
+    this.isMuted = muted;
+    if (this.connection) this.connection.setMuted(muted);
+    else if (muted) this.media.mute();
+    else this.media.unmute();
+  }
+
+  private onReady(info: CallReadyInfo): void {
+    if (this.ready || this.endInfo) return;
+    this.ready = info;
+    this.emojiInfo = { emoji: info.emoji, indices: info.emojiIndices, keyFingerprint: info.keyFingerprint };
+    this.setState('connecting');
+    this.safeEmit('emoji', this.emojiInfo);
+    try {
+      const connection = new CallConnection({
+        ready: info,
+        media: this.media,
+        ssrc: this.ssrc,
+        sendSignalingData: (data) => {
+          this.signaling.sendSignalingData(data);
+        },
+        logger: this.log,
+        ...(this.runtime.iceServers ? { iceServers: this.runtime.iceServers } : {}),
+        ...(this.runtime.bindAddress !== undefined ? { bindAddress: this.runtime.bindAddress } : {}),
+        ...(this.runtime.portRange ? { portRange: this.runtime.portRange } : {}),
+        ...(this.runtime.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.runtime.connectTimeoutMs } : {}),
+      });
+      this.connection = connection;
+      connection.on('connected', () => this.onConnected());
+      connection.on('remote-media-state', (state) => this.safeEmit('remoteMediaState', state));
+      connection.on('failed', (error) => this.signaling.fail(error));
+      if (this.isMuted) connection.setMuted(true);
+      this.signaling.on('signaling-data', (data) => connection.receiveSignalingData(data));
+      this.connectStartedAt = performance.now();
+      connection.start();
+    } catch (err) {
+      const error = err instanceof TgCallError ? err : new CallSignalingError('CONNECTION_SETUP_FAILED', toError(err).message);
+      this.log.error('connection setup failed', { error: error.message });
+      this.signaling.fail(error);
+    }
+  }
+
+  private onConnected(): void {
+    if (this.endInfo || this.currentState === 'connected') return;
+    if (this.connectStartedAt !== undefined) this.connectMs = performance.now() - this.connectStartedAt;
+    this.signaling.markConnected();
+    this.setState('connected');
+    this.safeEmit('connected');
+    for (const waiter of this.connectedWaiters.splice(0)) waiter.resolve();
+  }
+
+  private async onEnded(info: CallEndInfo): Promise<void> {
+    if (this.endInfo) return;
+    this.endInfo = info;
+    if (this.currentState !== 'ending') this.setState('ending');
+    for (const waiter of this.connectedWaiters.splice(0)) waiter.reject(endedError(info));
+    try {
+      if (this.connection) await this.connection.close();
+      else this.media.close();
+      await Promise.allSettled([...this.recorders]);
+    } catch (err) {
+      this.log.warn('error while releasing the call', { error: toError(err).message });
+    }
+    this.setState('ended');
+    this.log.info('ended', { reason: info.reason, by: info.by, duration: info.duration, code: info.error?.code });
+    this.safeEmit('ended', info);
+    for (const waiter of this.endedWaiters.splice(0)) waiter(info);
+  }
+
+  private setState(state: CallState): void {
+    if (state === this.currentState) return;
+    if (this.currentState === 'ended') return;
+    this.currentState = state;
+    this.safeEmit('state', state);
+  }
+
+  /** Listener exceptions must not break the call (or escape into a native callback). */
+  private safeEmit<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: CallEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.log.error(`a '${String(event)}' listener threw`, { error: toError(err).message });
+      if (event !== 'error' && this.listenerCount('error') > 0) {
+        try {
+          this.emit('error', toError(err));
+        } catch {
+          // nothing more to do
+        }
+      }
+    }
+  }
+}
+
+function mapSignalingState(state: CallSignaling['state']): CallState | undefined {
+  switch (state) {
+    case 'ready':
+      return 'connecting';
+    case 'ending':
+    case 'ended':
+      return 'ending';
+    default:
+      return state;
+  }
+}
+
+function endedError(info: CallEndInfo): TgCallError {
+  return info.error ?? new CallSignalingError('CALL_ENDED', `the call ended (${info.reason}, ${info.by})`);
+}

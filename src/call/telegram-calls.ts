@@ -1,0 +1,174 @@
+/**
+ * The entry point: one `TelegramCalls` per Telegram account. Built on a GramJS `TelegramClient`
+ * (or a teleproto client, or any `MtprotoClient` such as the fake Telegram's), it places calls
+ * with `call(user)` and reports incoming ones through the `incoming` event.
+ *
+ * ```ts
+ * const calls = new TelegramCalls(client);
+ * await calls.start();
+ * const call = await calls.call('@alice');
+ * call.on('emoji', ({ emoji }) => console.log(emoji.join(' ')));
+ * await call.whenConnected();
+ * await call.playFile('hello.wav');
+ * ```
+ */
+import { EventEmitter } from 'node:events';
+import type { IceServer } from 'node-datachannel';
+import { CallSignalingError, toError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { MediaSessionOptions } from '../media/index.js';
+import {
+  gramJsMtproto,
+  PhoneCalls,
+  type ApiNamespace,
+  type CallTimeouts,
+  type GramJsClientLike,
+  type IncomingCallSignaling,
+  type MtprotoClient,
+} from '../signaling/index.js';
+import { Call, type CallRuntimeOptions } from './call.js';
+
+export interface TelegramCallsOptions {
+  /** Receives the library's log records (default: none). Key material is never logged. */
+  readonly logger?: Logger;
+  /** ICE servers to use instead of the ones Telegram hands out with each call. */
+  readonly iceServers?: readonly (string | IceServer)[];
+  /** Local address for the media sockets (e.g. '127.0.0.1' for calls on one machine). */
+  readonly bindAddress?: string;
+  /** Local UDP port range for the media sockets. */
+  readonly portRange?: { readonly begin: number; readonly end: number };
+  /**
+   * Timeouts in ms: `ringMs` (unanswered call, default 90 s), `receiveMs` (no answer from the
+   * other phone or server, default 20 s), `connectMs` (key exchange done to media connected,
+   * default 20 s).
+   */
+  readonly timeouts?: { readonly ringMs?: number; readonly receiveMs?: number; readonly connectMs?: number };
+  /** Audio settings: `channels` (1 default, or 2), `bitrate` (32000), `fec`, `dtx`, `complexity`, jitter buffer. */
+  readonly audio?: Partial<Omit<MediaSessionOptions, 'ssrc' | 'payloadType' | 'logger' | 'now'>>;
+  /** Calls that may run at once; further incoming calls are refused as busy. Default 1. */
+  readonly maxConcurrentCalls?: number;
+  /** For the GramJS adapter: the request namespace of a fork (teleproto's `Api`). */
+  readonly api?: ApiNamespace;
+}
+
+/** Who to call: a user id, a username / phone (resolved by the client), or an id with its access hash. */
+export type CallTarget = bigint | number | string | { readonly userId: bigint; readonly accessHash?: bigint };
+
+export interface TelegramCallsEvents {
+  /** A call is ringing here: `call.accept()` or `call.decline()`. */
+  incoming: [call: Call];
+  error: [error: Error];
+}
+
+const DEFAULT_CONNECT_MS = 20_000;
+
+export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
+  private readonly phone: PhoneCalls;
+  private readonly mtproto: MtprotoClient;
+  private readonly log: Logger;
+  private readonly runtime: CallRuntimeOptions;
+  private readonly live = new Set<Call>();
+
+  constructor(client: MtprotoClient | GramJsClientLike, options: TelegramCallsOptions = {}) {
+    super();
+    this.log = options.logger ?? silentLogger;
+    this.mtproto = isMtprotoClient(client)
+      ? client
+      : gramJsMtproto(client, { logger: this.log.child('gramjs'), ...(options.api ? { api: options.api } : {}) });
+    const connectMs = options.timeouts?.connectMs ?? DEFAULT_CONNECT_MS;
+    this.phone = new PhoneCalls({
+      mtproto: this.mtproto,
+      logger: this.log.child('signaling'),
+      timeouts: {
+        ...(options.timeouts?.ringMs !== undefined ? { ringMs: options.timeouts.ringMs } : {}),
+        ...(options.timeouts?.receiveMs !== undefined ? { receiveMs: options.timeouts.receiveMs } : {}),
+        // the transport's own timeout ends the call first; this is the backstop
+        connectMs: connectMs + 5_000,
+      },
+      ...(options.maxConcurrentCalls !== undefined ? { maxConcurrentCalls: options.maxConcurrentCalls } : {}),
+    });
+    this.runtime = {
+      logger: this.log,
+      audio: options.audio ?? {},
+      connectTimeoutMs: connectMs,
+      ...(options.iceServers ? { iceServers: options.iceServers } : {}),
+      ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
+      ...(options.portRange ? { portRange: options.portRange } : {}),
+    };
+    this.phone.on('incoming', (signaling) => this.onIncoming(signaling));
+  }
+
+  /** Our own user id once started. */
+  get userId(): bigint | undefined {
+    return this.phone.userId;
+  }
+
+  /** Calls that have not ended. */
+  get calls(): readonly Call[] {
+    return [...this.live];
+  }
+
+  /** Subscribes to updates and learns our user id. Idempotent. */
+  async start(): Promise<void> {
+    await this.phone.start();
+  }
+
+  /**
+   * Calls `user`. Resolves as soon as the call exists (state `requesting`/`waiting`); follow it
+   * with `call.whenConnected()` or the events. Rejects with a typed error when the call cannot be
+   * placed (already in a call, user not found).
+   */
+  async call(user: CallTarget): Promise<Call> {
+    await this.start();
+    const { userId, accessHash } = await this.resolve(user);
+    const signaling = await this.phone.call(userId, accessHash !== undefined ? { accessHash } : {});
+    return this.track(new Call(signaling, this.runtime));
+  }
+
+  /** Hangs up every call and stops listening for updates. */
+  async stop(): Promise<void> {
+    const calls = [...this.live];
+    await Promise.all(calls.map((call) => call.hangup().catch(() => undefined)));
+    await this.phone.stop();
+  }
+
+  private async resolve(user: CallTarget): Promise<{ userId: bigint; accessHash: bigint | undefined }> {
+    if (typeof user === 'bigint') return { userId: user, accessHash: undefined };
+    if (typeof user === 'number') {
+      if (!Number.isSafeInteger(user) || user <= 0) throw new CallSignalingError('USER_ID_INVALID', `invalid user id ${user}`);
+      return { userId: BigInt(user), accessHash: undefined };
+    }
+    if (typeof user === 'string') {
+      if (/^\d+$/.test(user)) return { userId: BigInt(user), accessHash: undefined };
+      if (!this.mtproto.resolveUser) throw new CallSignalingError('USER_NOT_RESOLVABLE', 'this client cannot resolve usernames');
+      return this.mtproto.resolveUser(user);
+    }
+    return { userId: user.userId, accessHash: user.accessHash };
+  }
+
+  private onIncoming(signaling: IncomingCallSignaling): void {
+    const call = this.track(new Call(signaling, this.runtime));
+    if (this.listenerCount('incoming') === 0) {
+      this.log.info('incoming call with no listener: declined');
+      void call.decline().catch(() => undefined);
+      return;
+    }
+    try {
+      this.emit('incoming', call);
+    } catch (err) {
+      this.log.error("an 'incoming' listener threw", { error: toError(err).message });
+    }
+  }
+
+  private track(call: Call): Call {
+    this.live.add(call);
+    void call.whenEnded().then(() => this.live.delete(call));
+    return call;
+  }
+}
+
+function isMtprotoClient(client: MtprotoClient | GramJsClientLike): client is MtprotoClient {
+  return typeof (client as MtprotoClient).getSelfUserId === 'function' && typeof (client as MtprotoClient).onUpdate === 'function';
+}
+
+export type { CallTimeouts };

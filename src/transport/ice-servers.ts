@@ -1,0 +1,54 @@
+/**
+ * ICE servers from the call's `phoneConnectionWebrtc` entries (transport-v2.md §6,
+ * transport-v2-sources.md §5.1): for each of `ip` and `ipv6` that is set, a STUN server when
+ * `stun`, a TURN server (UDP, with the entry's username/password) when `turn`.
+ *
+ * Servers are handed to node-datachannel as objects, not URLs: libdatachannel's URL parser rejects
+ * the IPv6 bracket form (`stun:[2001:db8::1]:3478` fails with "Invalid ICE server port", checked
+ * with node-datachannel 0.33.4) and would need credentials percent-encoded.
+ */
+import { isIP } from 'node:net';
+import type { IceServer } from 'node-datachannel';
+
+/** The fields of a GramJS `Api.PhoneConnectionWebrtc` we use (plain objects work too). */
+export interface WebrtcConnection {
+  readonly ip?: string;
+  readonly ipv6?: string;
+  readonly port: number;
+  readonly username?: string;
+  readonly password?: string;
+  readonly turn?: boolean;
+  readonly stun?: boolean;
+}
+
+export interface IceServerOptions {
+  /** p2p not allowed: STUN is useless then (no server-reflexive candidates), keep TURN only. */
+  readonly relayOnly?: boolean;
+}
+
+/** Converts connection entries into node-datachannel ICE servers; entries that cannot work are skipped. */
+export function iceServersFromConnections(
+  connections: readonly WebrtcConnection[],
+  options: IceServerOptions = {},
+): IceServer[] {
+  const servers: IceServer[] = [];
+  const seen = new Set<string>();
+  const add = (server: IceServer): void => {
+    const key = JSON.stringify([server.hostname, server.port, server.username ?? null, server.password ?? null, server.relayType ?? null]);
+    if (seen.has(key)) return;
+    seen.add(key);
+    servers.push(server);
+  };
+  for (const c of connections) {
+    if (!Number.isInteger(c.port) || c.port <= 0 || c.port > 65535) continue;
+    const hosts = [c.ip, c.ipv6].filter((h): h is string => typeof h === 'string' && isIP(h) !== 0);
+    for (const hostname of hosts) {
+      if (c.turn && typeof c.username === 'string' && typeof c.password === 'string') {
+        // Official clients use TURN over UDP only (ntgcalls rtc_server.cpp skips TCP entries).
+        add({ hostname, port: c.port, username: c.username, password: c.password, relayType: 'TurnUdp' });
+      }
+      if (c.stun && !options.relayOnly) add({ hostname, port: c.port });
+    }
+  }
+  return servers;
+}

@@ -1,0 +1,491 @@
+/**
+ * The tgcalls InstanceV2 JSON signaling messages (versions 8.0.0 / 9.0.0; transport-v2.md §2,
+ * transport-v2-sources.md §1): `InitialSetup`, `Candidates`, `NegotiateChannels`, `MediaState`.
+ *
+ * Sans-I/O codec. `decodeSignalingMessage` never throws: it returns the typed message, an
+ * "unknown type" result (unknown `@type` values must be ignored) or a `ProtocolError`. Validation
+ * follows what tgcalls `Signaling.cpp` and ntgcalls read: a field tgcalls rejects makes the whole
+ * message a `ProtocolError`. uint32 ids that tgcalls sends as decimal strings (`exchangeId`, `ssrc`,
+ * `ssrcs[]`) are numbers here and strings on the wire.
+ */
+import { ProtocolError } from '../errors.js';
+
+export interface DtlsFingerprint {
+  /** Hash algorithm as in SDP, e.g. `sha-256`. */
+  readonly hash: string;
+  /** `actpass` (caller), `passive` (callee) or `active`. */
+  readonly setup: string;
+  /** Upper-case colon-separated hex, the value after `a=fingerprint:<hash> `. */
+  readonly fingerprint: string;
+}
+
+export interface InitialSetupMessage {
+  readonly type: 'InitialSetup';
+  readonly ufrag: string;
+  readonly pwd: string;
+  /** Optional on the wire (default false); ntgcalls rejects a non-boolean. */
+  readonly renomination: boolean;
+  /** Only `[0]` is used by tgcalls; may be empty on the wire. */
+  readonly fingerprints: readonly DtlsFingerprint[];
+}
+
+export interface IceCandidate {
+  /** The SDP candidate attribute value without `a=`, e.g. `candidate:1 1 udp 2122260224 10.0.0.1 5000 typ host`. */
+  readonly sdpString: string;
+  /** Sent by ntgcalls 3.x only (`""`); ignored by tgcalls. */
+  readonly sdpMid?: string;
+  /** Sent by ntgcalls 3.x only (`0`); ignored by tgcalls. */
+  readonly sdpMLineIndex?: number;
+}
+
+export interface CandidatesMessage {
+  readonly type: 'Candidates';
+  readonly candidates: readonly IceCandidate[];
+}
+
+export interface FeedbackType {
+  readonly type: string;
+  /** Always present on the wire (tgcalls rejects the whole message without it); `""` when none. */
+  readonly subtype: string;
+}
+
+/** One codec parameter (fmtp `name=value`). An empty name is accepted (ntgcalls 2.2.5 RED) but never emitted. */
+export type CodecParameter = readonly [name: string, value: string];
+
+export interface PayloadType {
+  readonly id: number;
+  readonly name: string;
+  readonly clockrate: number;
+  /** 0 when absent on the wire. */
+  readonly channels: number;
+  readonly feedbackTypes: readonly FeedbackType[];
+  readonly parameters: readonly CodecParameter[];
+}
+
+export interface RtpExtension {
+  readonly id: number;
+  readonly uri: string;
+}
+
+export interface SsrcGroup {
+  readonly semantics: string;
+  readonly ssrcs: readonly number[];
+}
+
+export type MediaContentType = 'audio' | 'video';
+
+export interface MediaContent {
+  readonly type: MediaContentType;
+  readonly ssrc: number;
+  readonly ssrcGroups: readonly SsrcGroup[];
+  readonly payloadTypes: readonly PayloadType[];
+  readonly rtpExtensions: readonly RtpExtension[];
+}
+
+export interface NegotiateChannelsMessage {
+  readonly type: 'NegotiateChannels';
+  /** uint32; an answer carries the exchangeId of the offer it answers. */
+  readonly exchangeId: number;
+  readonly contents: readonly MediaContent[];
+}
+
+export type VideoState = 'inactive' | 'suspended' | 'active';
+export type VideoRotation = 0 | 90 | 180 | 270;
+
+export interface MediaState {
+  readonly muted: boolean;
+  readonly lowBattery: boolean;
+  readonly videoState: VideoState;
+  readonly videoRotation: VideoRotation;
+  readonly screencastState: VideoState;
+}
+
+export interface MediaStateMessage extends MediaState {
+  readonly type: 'MediaState';
+}
+
+export type SignalingMessage = InitialSetupMessage | CandidatesMessage | NegotiateChannelsMessage | MediaStateMessage;
+
+export type SignalingMessageType = SignalingMessage['type'];
+
+export type DecodeResult =
+  | { readonly kind: 'message'; readonly message: SignalingMessage }
+  /** A well-formed JSON object whose `@type` we do not know: to be ignored and counted. */
+  | { readonly kind: 'unknown'; readonly type: string }
+  | { readonly kind: 'error'; readonly error: ProtocolError };
+
+export const DEFAULT_MEDIA_STATE: MediaState = {
+  muted: false,
+  lowBattery: false,
+  videoState: 'inactive',
+  videoRotation: 0,
+  screencastState: 'inactive',
+};
+
+/** Largest JSON payload accepted (the v2 framing caps a message at 1 MiB, call-crypto-and-signaling.md §5.3). */
+export const MAX_SIGNALING_MESSAGE_BYTES = 1024 * 1024;
+
+// Bounds on every array and string, far above anything tgcalls/ntgcalls send (ntgcalls: 19 video
+// payload types, 5 feedback types), so a hostile message cannot make decoding loop for long.
+const LIMITS = {
+  candidates: 256,
+  fingerprints: 16,
+  contents: 32,
+  ssrcGroups: 32,
+  ssrcs: 32,
+  payloadTypes: 128,
+  feedbackTypes: 32,
+  parameters: 64,
+  rtpExtensions: 64,
+  string: 4096,
+} as const;
+
+const UINT32_MAX = 0xffffffff;
+
+/** Thrown inside the decoder only; turned into a `ProtocolError` result at the boundary. */
+class FieldError extends Error {}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+/** Decodes one signaling payload (UTF-8 JSON bytes or an already-decoded string). Never throws. */
+export function decodeSignalingMessage(payload: Uint8Array | string): DecodeResult {
+  try {
+    let text: string;
+    if (typeof payload === 'string') {
+      if (payload.length > MAX_SIGNALING_MESSAGE_BYTES) return error('SIGNALING_MESSAGE_TOO_LARGE', `${payload.length} characters`);
+      text = payload;
+    } else {
+      if (payload.length > MAX_SIGNALING_MESSAGE_BYTES) return error('SIGNALING_MESSAGE_TOO_LARGE', `${payload.length} bytes`);
+      try {
+        text = utf8Decoder.decode(payload);
+      } catch {
+        return error('SIGNALING_MESSAGE_NOT_UTF8', 'payload is not valid UTF-8');
+      }
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return error('SIGNALING_MESSAGE_NOT_JSON', 'payload is not valid JSON');
+    }
+    if (!isObject(json)) return error('SIGNALING_MESSAGE_NOT_OBJECT', 'payload is not a JSON object');
+    const type = own(json, '@type');
+    if (typeof type !== 'string') return error('SIGNALING_MESSAGE_NO_TYPE', '"@type" is missing or not a string');
+    switch (type) {
+      case 'InitialSetup':
+        return { kind: 'message', message: parseInitialSetup(json) };
+      case 'Candidates':
+        return { kind: 'message', message: parseCandidates(json) };
+      case 'NegotiateChannels':
+        return { kind: 'message', message: parseNegotiateChannels(json) };
+      case 'MediaState':
+        return { kind: 'message', message: parseMediaState(json) };
+      default:
+        return { kind: 'unknown', type: type.slice(0, 64) };
+    }
+  } catch (err) {
+    if (err instanceof FieldError) return error('SIGNALING_MESSAGE_INVALID', err.message);
+    // Anything else (e.g. a RangeError on absurd nesting) is still bad input, never a crash.
+    return error('SIGNALING_MESSAGE_INVALID', err instanceof Error ? err.message : 'undecodable message');
+  }
+}
+
+/** Serializes a message the way tgcalls does (`@type` first, ids as decimal strings), as UTF-8 bytes. */
+export function encodeSignalingMessage(message: SignalingMessage): Uint8Array {
+  return utf8Encoder.encode(signalingMessageToJson(message));
+}
+
+/** Same as `encodeSignalingMessage` but as a JSON string (data channel text messages). */
+export function signalingMessageToJson(message: SignalingMessage): string {
+  return JSON.stringify(toWire(message));
+}
+
+function toWire(message: SignalingMessage): JsonObject {
+  switch (message.type) {
+    case 'InitialSetup':
+      return {
+        '@type': 'InitialSetup',
+        ufrag: message.ufrag,
+        pwd: message.pwd,
+        renomination: message.renomination,
+        fingerprints: message.fingerprints.map((f) => ({ hash: f.hash, setup: f.setup, fingerprint: f.fingerprint })),
+      };
+    case 'Candidates':
+      return {
+        '@type': 'Candidates',
+        candidates: message.candidates.map((c) => {
+          const o: JsonObject = { sdpString: c.sdpString };
+          if (c.sdpMid !== undefined) o.sdpMid = c.sdpMid;
+          if (c.sdpMLineIndex !== undefined) o.sdpMLineIndex = c.sdpMLineIndex;
+          return o;
+        }),
+      };
+    case 'NegotiateChannels':
+      return {
+        '@type': 'NegotiateChannels',
+        exchangeId: uint32ToWire(message.exchangeId, 'exchangeId'),
+        contents: message.contents.map(contentToWire),
+      };
+    case 'MediaState':
+      // All five keys, always: tgcalls' parser reads videoRotation through the videoState entry
+      // (transport-v2-sources.md §1.4), so videoState must never be missing.
+      return {
+        '@type': 'MediaState',
+        muted: message.muted,
+        lowBattery: message.lowBattery,
+        videoState: message.videoState,
+        videoRotation: message.videoRotation,
+        screencastState: message.screencastState,
+      };
+  }
+}
+
+function contentToWire(c: MediaContent): JsonObject {
+  const o: JsonObject = { type: c.type, ssrc: uint32ToWire(c.ssrc, 'ssrc') };
+  // tgcalls omits empty ssrcGroups / payloadTypes; its parser treats both as optional.
+  if (c.ssrcGroups.length > 0) {
+    o.ssrcGroups = c.ssrcGroups.map((g) => ({ semantics: g.semantics, ssrcs: g.ssrcs.map((s) => uint32ToWire(s, 'ssrcs')) }));
+  }
+  if (c.payloadTypes.length > 0) {
+    o.payloadTypes = c.payloadTypes.map((p) => {
+      const parameters: JsonObject = {};
+      for (const [name, value] of p.parameters) {
+        // An empty name broke Telegram Web K (ntgcalls issue #73); `__proto__` would not survive as a key.
+        if (name === '' || name === '__proto__') continue;
+        parameters[name] = value;
+      }
+      return {
+        id: p.id,
+        name: p.name,
+        clockrate: p.clockrate,
+        channels: p.channels,
+        feedbackTypes: p.feedbackTypes.map((f) => ({ type: f.type, subtype: f.subtype })),
+        parameters,
+      };
+    });
+  }
+  o.rtpExtensions = c.rtpExtensions.map((e) => ({ id: e.id, uri: e.uri }));
+  return o;
+}
+
+function uint32ToWire(value: number, what: string): string {
+  if (!Number.isInteger(value) || value < 0 || value > UINT32_MAX) throw new RangeError(`${what} ${value} is not a uint32`);
+  return String(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+function parseInitialSetup(o: JsonObject): InitialSetupMessage {
+  const ufrag = requiredString(o, 'ufrag');
+  const pwd = requiredString(o, 'pwd');
+  const renominationRaw = own(o, 'renomination');
+  let renomination = false;
+  if (renominationRaw !== undefined) {
+    if (typeof renominationRaw !== 'boolean') throw new FieldError('renomination is not a boolean');
+    renomination = renominationRaw;
+  }
+  const fingerprints = requiredArray(o, 'fingerprints', LIMITS.fingerprints).map((item, i) => {
+    const f = asObject(item, `fingerprints[${i}]`);
+    return {
+      hash: requiredString(f, 'hash', `fingerprints[${i}].`),
+      setup: requiredString(f, 'setup', `fingerprints[${i}].`),
+      fingerprint: requiredString(f, 'fingerprint', `fingerprints[${i}].`),
+    };
+  });
+  return { type: 'InitialSetup', ufrag, pwd, renomination, fingerprints };
+}
+
+function parseCandidates(o: JsonObject): CandidatesMessage {
+  const candidates = requiredArray(o, 'candidates', LIMITS.candidates).map((item, i): IceCandidate => {
+    const c = asObject(item, `candidates[${i}]`);
+    const sdpString = requiredString(c, 'sdpString', `candidates[${i}].`);
+    const mid = own(c, 'sdpMid');
+    const index = own(c, 'sdpMLineIndex');
+    const candidate: { sdpString: string; sdpMid?: string; sdpMLineIndex?: number } = { sdpString };
+    if (mid !== undefined && mid !== null) {
+      if (typeof mid !== 'string' || mid.length > LIMITS.string) throw new FieldError(`candidates[${i}].sdpMid is not a string`);
+      candidate.sdpMid = mid;
+    }
+    if (index !== undefined && index !== null) {
+      if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index > 0xffff) {
+        throw new FieldError(`candidates[${i}].sdpMLineIndex is not a small non-negative integer`);
+      }
+      candidate.sdpMLineIndex = index;
+    }
+    return candidate;
+  });
+  return { type: 'Candidates', candidates };
+}
+
+function parseNegotiateChannels(o: JsonObject): NegotiateChannelsMessage {
+  const exchangeId = uint32Field(own(o, 'exchangeId'), 'exchangeId');
+  const contentsRaw = own(o, 'contents');
+  // tgcalls treats a missing `contents` as empty.
+  const contents = contentsRaw === undefined ? [] : asArray(contentsRaw, 'contents', LIMITS.contents).map(parseContent);
+  return { type: 'NegotiateChannels', exchangeId, contents };
+}
+
+function parseContent(item: Json, i: number): MediaContent {
+  const at = `contents[${i}].`;
+  const c = asObject(item, `contents[${i}]`);
+  const type = requiredString(c, 'type', at);
+  // tgcalls rejects the whole message for any other content type.
+  if (type !== 'audio' && type !== 'video') throw new FieldError(`${at}type "${type.slice(0, 32)}" is not audio or video`);
+  const ssrc = uint32Field(own(c, 'ssrc'), `${at}ssrc`);
+  const ssrcGroups = optionalArray(c, 'ssrcGroups', LIMITS.ssrcGroups, at).map((g, j): SsrcGroup => {
+    const gat = `${at}ssrcGroups[${j}]`;
+    const group = asObject(g, gat);
+    const semantics = requiredString(group, 'semantics', `${gat}.`);
+    const ssrcs = requiredArray(group, 'ssrcs', LIMITS.ssrcs, `${gat}.`).map((s, k) => {
+      const value = uint32Field(s, `${gat}.ssrcs[${k}]`);
+      // tgcalls: a group SSRC that parses to 0 is an error.
+      if (value === 0) throw new FieldError(`${gat}.ssrcs[${k}] is 0`);
+      return value;
+    });
+    return { semantics, ssrcs };
+  });
+  const payloadTypes = optionalArray(c, 'payloadTypes', LIMITS.payloadTypes, at).map((p, j) =>
+    parsePayloadType(p, `${at}payloadTypes[${j}]`),
+  );
+  const rtpExtensions = optionalArray(c, 'rtpExtensions', LIMITS.rtpExtensions, at).map((e, j): RtpExtension => {
+    const eat = `${at}rtpExtensions[${j}]`;
+    const ext = asObject(e, eat);
+    const id = own(ext, 'id');
+    // One- and two-byte header extension ids are 1..255 (RFC 8285).
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > 255) throw new FieldError(`${eat}.id is not an integer 1..255`);
+    return { id, uri: requiredString(ext, 'uri', `${eat}.`) };
+  });
+  return { type, ssrc, ssrcGroups, payloadTypes, rtpExtensions };
+}
+
+function parsePayloadType(item: Json, at: string): PayloadType {
+  const p = asObject(item, at);
+  const id = own(p, 'id');
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 127) throw new FieldError(`${at}.id is not an integer 0..127`);
+  const name = requiredString(p, 'name', `${at}.`);
+  const clockrate = own(p, 'clockrate');
+  if (typeof clockrate !== 'number' || !Number.isInteger(clockrate) || clockrate < 0 || clockrate > UINT32_MAX) {
+    throw new FieldError(`${at}.clockrate is not a uint32`);
+  }
+  const channelsRaw = own(p, 'channels');
+  let channels = 0;
+  if (channelsRaw !== undefined) {
+    if (typeof channelsRaw !== 'number' || !Number.isInteger(channelsRaw) || channelsRaw < 0 || channelsRaw > 255) {
+      throw new FieldError(`${at}.channels is not an integer 0..255`);
+    }
+    channels = channelsRaw;
+  }
+  const feedbackTypes = optionalArray(p, 'feedbackTypes', LIMITS.feedbackTypes, `${at}.`).map((f, j): FeedbackType => {
+    const fat = `${at}.feedbackTypes[${j}]`;
+    const fb = asObject(f, fat);
+    return { type: requiredString(fb, 'type', `${fat}.`), subtype: requiredString(fb, 'subtype', `${fat}.`) };
+  });
+  const parametersRaw = own(p, 'parameters');
+  const parameters: CodecParameter[] = [];
+  if (parametersRaw !== undefined) {
+    const params = asObject(parametersRaw, `${at}.parameters`);
+    const keys = Object.keys(params);
+    if (keys.length > LIMITS.parameters) throw new FieldError(`${at}.parameters has more than ${LIMITS.parameters} entries`);
+    for (const key of keys) {
+      const value = params[key];
+      // tgcalls: a non-string parameter value rejects the whole message.
+      if (typeof value !== 'string' || value.length > LIMITS.string || key.length > LIMITS.string) {
+        throw new FieldError(`${at}.parameters["${key.slice(0, 32)}"] is not a string`);
+      }
+      parameters.push([key, value]);
+    }
+  }
+  return { id, name, clockrate, channels, feedbackTypes, parameters };
+}
+
+function parseMediaState(o: JsonObject): MediaStateMessage {
+  return {
+    type: 'MediaState',
+    muted: optionalBoolean(o, 'muted', false),
+    lowBattery: optionalBoolean(o, 'lowBattery', false),
+    videoState: optionalVideoState(o, 'videoState'),
+    videoRotation: optionalRotation(o),
+    screencastState: optionalVideoState(o, 'screencastState'),
+  };
+}
+
+function optionalBoolean(o: JsonObject, key: string, fallback: boolean): boolean {
+  const v = own(o, key);
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new FieldError(`${key} is not a boolean`);
+  return v;
+}
+
+function optionalVideoState(o: JsonObject, key: string): VideoState {
+  const v = own(o, key);
+  if (v === undefined) return 'inactive';
+  if (typeof v !== 'string') throw new FieldError(`${key} is not a string`);
+  // tgcalls keeps the default for an unknown value rather than rejecting the message.
+  return v === 'active' || v === 'suspended' ? v : 'inactive';
+}
+
+function optionalRotation(o: JsonObject): VideoRotation {
+  const v = own(o, 'videoRotation');
+  if (v === undefined) return 0;
+  if (typeof v !== 'number') throw new FieldError('videoRotation is not a number');
+  return v === 90 || v === 180 || v === 270 ? v : 0;
+}
+
+/** A uint32 sent as a decimal string (tgcalls) or a JSON number (accepted by tgcalls too). */
+function uint32Field(v: Json | undefined, what: string): number {
+  if (typeof v === 'string') {
+    if (!/^[0-9]{1,10}$/.test(v)) throw new FieldError(`${what} is not a decimal uint32 string`);
+    const n = Number(v);
+    if (n > UINT32_MAX) throw new FieldError(`${what} ${v} exceeds uint32`);
+    return n;
+  }
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v) || v < 0 || v > UINT32_MAX) throw new FieldError(`${what} is not a uint32`);
+    return v;
+  }
+  throw new FieldError(`${what} is missing or not a string/number`);
+}
+
+function own(o: JsonObject, key: string): Json | undefined {
+  return Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
+}
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function asObject(v: Json | undefined, what: string): JsonObject {
+  if (!isObject(v)) throw new FieldError(`${what} is not an object`);
+  return v;
+}
+
+function asArray(v: Json | undefined, what: string, max: number): Json[] {
+  if (!Array.isArray(v)) throw new FieldError(`${what} is not an array`);
+  if (v.length > max) throw new FieldError(`${what} has more than ${max} elements`);
+  return v;
+}
+
+function requiredArray(o: JsonObject, key: string, max: number, at = ''): Json[] {
+  return asArray(own(o, key), `${at}${key}`, max);
+}
+
+function optionalArray(o: JsonObject, key: string, max: number, at = ''): Json[] {
+  const v = own(o, key);
+  return v === undefined ? [] : asArray(v, `${at}${key}`, max);
+}
+
+function requiredString(o: JsonObject, key: string, at = ''): string {
+  const v = own(o, key);
+  if (typeof v !== 'string') throw new FieldError(`${at}${key} is missing or not a string`);
+  if (v.length > LIMITS.string) throw new FieldError(`${at}${key} is longer than ${LIMITS.string} characters`);
+  return v;
+}
+
+function error(code: string, message: string): DecodeResult {
+  return { kind: 'error', error: new ProtocolError(code, message) };
+}
