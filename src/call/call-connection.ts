@@ -35,8 +35,12 @@ export interface CallConnectionOptions {
   readonly bindAddress?: string;
   readonly portRange?: { readonly begin: number; readonly end: number };
   readonly connectTimeoutMs?: number;
+  /** After a connected transport is lost, how long to wait for the peer's discard before failing. */
+  readonly connectionLossGraceMs?: number;
   readonly logger: Logger;
 }
+
+const CONNECTION_LOSS_GRACE_MS = 3_000;
 
 export interface CallConnectionEvents {
   connected: [];
@@ -59,6 +63,8 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
   private closing = false;
   private failedOnce = false;
   private muted = false;
+  private wasConnected = false;
+  private lossTimer: NodeJS.Timeout | undefined;
 
   constructor(options: CallConnectionOptions) {
     super();
@@ -116,13 +122,23 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
         local: pair ? `${pair.local.type} ${pair.local.address}:${pair.local.port}` : undefined,
         remote: pair ? `${pair.remote.type} ${pair.remote.address}:${pair.remote.port}` : undefined,
       });
+      this.wasConnected = true;
       if (!media.closed) media.start();
       this.transport.setMediaState({ muted: this.muted });
       this.emit('connected');
     });
     this.transport.on('closed', (reason) => {
       if (this.closing) return;
-      this.fail(transportFailure(reason));
+      if (!this.wasConnected) {
+        this.fail(transportFailure(reason));
+        return;
+      }
+      // A peer that hangs up closes its connection before its discardCall reaches us: wait a
+      // moment for phoneCallDiscarded, so the call ends with the peer's reason, not ours.
+      this.lossTimer = setTimeout(() => {
+        this.lossTimer = undefined;
+        this.fail(transportFailure(reason));
+      }, options.connectionLossGraceMs ?? CONNECTION_LOSS_GRACE_MS);
     });
   }
 
@@ -167,6 +183,8 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
   /** Releases the transport, the channel timer and the media session. Idempotent. */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.lossTimer) clearTimeout(this.lossTimer);
+    this.lossTimer = undefined;
     this.runner.close();
     this.options.media.close();
     await this.transport.close('local');

@@ -63,7 +63,11 @@ export interface CallTransportOptions {
   readonly isOutgoing: boolean;
   /** From `iceServersFromConnections(call.connections)`. */
   readonly iceServers?: readonly (string | IceServer)[];
-  /** `p2p_allowed = false`: gather relay candidates only. */
+  /**
+   * `p2p_allowed = false`: advertise relay candidates only (`iceTransportPolicy: 'relay'`). Note:
+   * libdatachannel only filters the candidates it announces; libjuice still checks from its host
+   * socket, which a real TURN server refuses (no permission for our host IP), so the path is relayed.
+   */
   readonly relayOnly?: boolean;
   /** Local address to bind ICE sockets to (tests bind 127.0.0.1: libjuice then gathers the loopback candidate). */
   readonly bindAddress?: string;

@@ -21,6 +21,13 @@ describe('ICE servers from phoneConnectionWebrtc', () => {
     ]);
   });
 
+  it('can leave IPv6 out (libdatachannel uses only two TURN servers, picked at random)', () => {
+    expect(iceServersFromConnections([turnAndStun], { ipv6: false })).toEqual([
+      { hostname: '91.108.9.1', port: 1400, username: 'u:1', password: 'p@w', relayType: 'TurnUdp' },
+      { hostname: '91.108.9.1', port: 1400 },
+    ]);
+  });
+
   it('skips unusable entries and duplicates', () => {
     expect(
       iceServersFromConnections([

@@ -294,6 +294,16 @@ describe('content negotiation between two of ours', () => {
     }
   });
 
+  it('a callee that answered before start() offers at start()', () => {
+    const a = caller(1111);
+    const b = callee(2222);
+    const [offerA] = a.start().send;
+    expect(b.receive(offerA!).send).toHaveLength(1); // the answer only
+    const [offerB] = b.start().send;
+    expect(offerB!.contents[0]!.ssrc).toBe(2222);
+    expect(b.start().send).toEqual([]); // once
+  });
+
   it('rejects an invalid local SSRC (API misuse)', () => {
     expect(() => caller(0)).toThrow(RangeError);
     expect(() => caller(2 ** 32)).toThrow(RangeError);

@@ -1,7 +1,7 @@
 /**
  * Relay-only calls (`p2p_allowed = false`) through a real TURN server on loopback: Debian's coturn
- * (`apt-get install coturn`), started as in transport-v2.md §6. Without `turnserver` on the PATH
- * the suite is skipped loudly.
+ * (`apt-get install coturn`), started about as in transport-v2.md §6. Without `turnserver` on the
+ * PATH the suite is skipped loudly.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -34,7 +34,11 @@ describe.skipIf(!hasTurnserver)('CallTransport relay only, through TURN on loopb
       [
         '-n',
         '--listening-ip=127.0.0.1',
-        '--relay-ip=127.0.0.1',
+        // Relay addresses on another loopback IP than our ICE sockets: TURN permissions are per IP,
+        // so only then does the TURN server refuse a direct host → relay path, as it does for real
+        // (libdatachannel's relay policy only stops advertising non-relay candidates; libjuice
+        // still checks from its host socket).
+        '--relay-ip=127.0.0.2',
         `--listening-port=${port}`,
         `--min-port=${relayBase}`,
         `--max-port=${relayBase + 200}`,
@@ -93,8 +97,12 @@ describe.skipIf(!hasTurnserver)('CallTransport relay only, through TURN on loopb
       callee.start();
       await connected;
       expect(caller.stats.localCandidates).toBeGreaterThan(0);
-      expect(caller.selectedCandidatePair()?.local.type).toBe('relay');
-      expect(callee.selectedCandidatePair()?.local.type).toBe('relay');
+      for (const t of [caller, callee]) {
+        const selected = t.selectedCandidatePair();
+        expect(selected?.local.type).toBe('relay');
+        expect(selected?.remote.type).toBe('relay');
+        expect(selected?.remote.address).toBe('127.0.0.2');
+      }
 
       const got: Buffer[] = [];
       callee.on('rtp', (p) => got.push(p));

@@ -1,0 +1,178 @@
+/**
+ * The acceptance test: real calls between tgcall and ntgcalls (an independent implementation of
+ * the same protocol, C++/libwebrtc, from PyPI), both roles, both ntgcalls versions. Everything
+ * goes through the fake Telegram's real state machine: ntgcalls' DH values, its fingerprint check,
+ * version choice and signaling blobs all pass through the same server our TelegramCalls uses.
+ * ntgcalls ignores loopback, so it runs inside a network namespace and tgcall binds the host end
+ * of the namespace's veth pair.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FakeTelegram, type FakeTelegramHooks, type FakeTelegramOptions } from '../../src/fake/index.js';
+import { TelegramCalls, type Call } from '../../src/index.js';
+import { collect, nextIncoming, playTone, toneShare } from '../e2e/helpers.js';
+import { createNetns, type Netns } from './netns.js';
+import { NtgcallsPeer } from './ntgcalls-peer.js';
+import { NtgcallsPhone } from './ntgcalls-phone.js';
+import { checkNtgcallsPrereqs, interopGate, NTGCALLS_VERSIONS, type NtgcallsVersion } from './prereqs.js';
+import { analyseTone, readS16le } from './tone-detector.js';
+
+const TGCALL = 5001n;
+const NTG = 5002n;
+const WE_SEND_HZ = 880;
+const THEY_SEND_HZ = 440;
+const BYTES_PER_SECOND = 48000 * 2;
+
+interface Scene {
+  telegram: FakeTelegram;
+  calls: TelegramCalls;
+  phone: NtgcallsPhone;
+  peer: NtgcallsPeer;
+  rxPath: string;
+}
+
+function versionsFor(version: NtgcallsVersion): string[] {
+  // 2.2.x always runs 8.0.0; 3.x takes the highest of what it is given.
+  return version === '2.2.5' ? ['8.0.0'] : ['9.0.0', '8.0.0'];
+}
+
+/** Waits until ntgcalls recorded `seconds` of audio; returns the byte count at that point. */
+async function recorded(peer: NtgcallsPeer, seconds: number, timeoutMs = 10_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < 200 && Date.now() < deadline; i++) {
+    const stats = await peer.stats(2_000);
+    if (stats.rxBytes >= seconds * BYTES_PER_SECOND) return stats.rxBytes;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`ntgcalls recorded less than ${seconds}s within ${timeoutMs} ms`);
+}
+
+for (const version of NTGCALLS_VERSIONS) {
+  const enabled = interopGate(`tgcall <-> ntgcalls ${version}`, checkNtgcallsPrereqs(version));
+
+  describe.skipIf(!enabled)(`tgcall <-> ntgcalls ${version}`, () => {
+    let ns: Netns | undefined;
+    let dir = '';
+    let scene: Scene | undefined;
+
+    beforeAll(async () => {
+      ns = await createNetns({ hostSide: true });
+      dir = mkdtempSync(join(tmpdir(), `tgcall-ntg-${version}-`));
+    });
+
+    afterEach(async () => {
+      if (!scene) return;
+      scene.phone.close();
+      await scene.peer.close();
+      await scene.calls.stop();
+      scene.telegram.close();
+      scene = undefined;
+    });
+
+    afterAll(async () => {
+      await ns?.remove();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    async function setup(label: string, fake: FakeTelegramOptions = {}, hooks: FakeTelegramHooks = {}): Promise<Scene> {
+      const telegram = new FakeTelegram({ seed: 7, ...fake });
+      Object.assign(telegram.hooks, hooks);
+      const calls = new TelegramCalls(telegram.createClient(TGCALL, 'tgcall'), { bindAddress: ns!.hostAddress });
+      await calls.start();
+      const peer = await NtgcallsPeer.start({ version, netns: ns!, name: `ntgcalls ${version} (${label})` });
+      const rxPath = join(dir, `${label}.raw`);
+      const phone = new NtgcallsPhone({ peer, client: telegram.createClient(NTG, 'ntgcalls'), versions: versionsFor(version), toneHz: THEY_SEND_HZ, toneSeconds: 15, rxPath });
+      scene = { telegram, calls, phone, peer, rxPath };
+      return scene;
+    }
+
+    /** Audio both ways, then mute/unmute seen by ntgcalls; returns nothing, asserts everything. */
+    async function exerciseCall(s: Scene, call: Call): Promise<void> {
+      // ntgcalls gives up 10 s after connect_p2p: we must be connected well within that.
+      await Promise.all([call.whenConnected(), s.peer.waitForState('CONNECTED', 10_000)]);
+      expect(call.version).toBe(version === '2.2.5' ? '8.0.0' : '9.0.0');
+      void playTone(call, WE_SEND_HZ, 12);
+      const heard = await collect(call, 2500);
+      expect(toneShare(heard, THEY_SEND_HZ), `tgcall hears ${THEY_SEND_HZ} Hz from ntgcalls`).toBeGreaterThanOrEqual(0.9);
+      const beforeMute = await recorded(s.peer, 2);
+      const theyHear = analyseTone(readS16le(s.rxPath, beforeMute), WE_SEND_HZ);
+      expect(theyHear.analysed, 'ntgcalls recording has voiced windows').toBeGreaterThanOrEqual(10);
+      expect(theyHear.dominantFraction, `ntgcalls hears ${WE_SEND_HZ} Hz from tgcall`).toBeGreaterThanOrEqual(0.9);
+
+      // Mute reaches ntgcalls as a remote source change; unmute restores the audio.
+      const muted = s.peer.waitFor('remote_source', (r) => r.device === 'MICROPHONE' && r.state !== 'ACTIVE', 5_000);
+      call.mute();
+      await muted;
+      const unmuted = s.peer.waitFor('remote_source', (r) => r.device === 'MICROPHONE' && r.state === 'ACTIVE', 5_000);
+      call.unmute();
+      await unmuted;
+      const afterUnmute = (await s.peer.stats()).rxBytes;
+      const later = await recorded(s.peer, afterUnmute / BYTES_PER_SECOND + 1.5);
+      const tail = readS16le(s.rxPath, later).subarray(Math.floor(afterUnmute / 2) + 48000 * 0.3);
+      expect(analyseTone(tail, WE_SEND_HZ).dominantFraction, 'audio after unmute').toBeGreaterThanOrEqual(0.9);
+    }
+
+    it('tgcall calls ntgcalls: DH through the fake server, emoji, tones both ways, mute, tgcall hangs up', async () => {
+      const s = await setup('tgcall-caller');
+      const emojis = s.peer.waitFor('emojis', undefined, 10_000).catch(() => undefined);
+      const call = await s.calls.call(NTG);
+      await exerciseCall(s, call);
+      if (version !== '2.2.5') {
+        const theirs = await emojis;
+        expect(theirs?.emojis).toBe(call.emoji!.emoji.join(''));
+      }
+      const report = s.peer.waitFor('report', undefined, 10_000);
+      const end = await call.hangup();
+      expect(end).toMatchObject({ reason: 'hangup', by: 'local' });
+      expect((await report).reason).toBe('hangup');
+      expect(s.phone.errors).toEqual([]);
+      expect(statSync(s.rxPath).size).toBeGreaterThan(BYTES_PER_SECOND);
+    }, 60_000);
+
+    it('ntgcalls calls tgcall: tgcall answers, emoji, tones both ways, mute, ntgcalls hangs up', async () => {
+      const s = await setup('tgcall-callee');
+      const emojis = s.peer.waitFor('emojis', undefined, 10_000).catch(() => undefined);
+      const incoming = nextIncoming(s.calls);
+      await s.phone.placeCall(TGCALL, undefined);
+      const call = await incoming;
+      expect(call.peerUserId).toBe(NTG);
+      await call.accept();
+      await exerciseCall(s, call);
+      if (version !== '2.2.5') {
+        const theirs = await emojis;
+        expect(theirs?.emojis).toBe(call.emoji!.emoji.join(''));
+      }
+      await s.phone.hangup();
+      const end = await call.whenEnded();
+      expect(end).toMatchObject({ reason: 'hangup', by: 'remote' });
+      expect(s.phone.errors).toEqual([]);
+    }, 60_000);
+
+    it('corrupted and replayed signaling packets are dropped by both sides; the call goes on', async () => {
+      let index = 0;
+      const s = await setup('tampered', {}, {
+        signaling: (packet) => {
+          index++;
+          if (index % 3 !== 0) return packet.data;
+          const corrupted = new Uint8Array(packet.data);
+          corrupted[corrupted.length - 1] = corrupted[corrupted.length - 1]! ^ 0x5a;
+          // the real packet, a corrupted copy, and a replay of the real one
+          return [packet.data, corrupted, packet.data];
+        },
+      });
+      const call = await s.calls.call(NTG);
+      await Promise.all([call.whenConnected(), s.peer.waitForState('CONNECTED', 10_000)]);
+      void playTone(call, WE_SEND_HZ, 6);
+      const heard = await collect(call, 2000);
+      expect(toneShare(heard, THEY_SEND_HZ)).toBeGreaterThanOrEqual(0.9);
+      const channel = call.getStats().connection!.signalingChannel;
+      expect(channel.dropped.msgKey).toBeGreaterThan(0);
+      expect(channel.dropped.replay + channel.dropped.duplicate).toBeGreaterThan(0);
+      expect(call.state).toBe('connected');
+      expect(s.peer.exitCode).toBeUndefined();
+      await call.hangup();
+    }, 60_000);
+  });
+}
