@@ -1,9 +1,12 @@
 /**
- * Outgoing signaling packets (phone.sendSignalingData), sent strictly one at a time so that a
- * retried packet can never be overtaken by a later one. FLOOD_WAIT waits the server's time, network
- * errors and a `false` result back off exponentially; both are bounded per packet. A permanent RPC
- * error, too many failures or too long a flood wait reports one failure and stops the queue
- * (tdesktop fails the call when sendSignalingData fails: `Call::sendSignalingData`).
+ * Outgoing signaling packets (phone.sendSignalingData). Up to `maxInFlight` requests run at once,
+ * like official clients, which fire each request without waiting for the previous one: a round trip
+ * per packet would add seconds to call setup. The encrypted channel tolerates reordering (its acked
+ * messages are always resent as an in-order prefix), so a retried packet may be overtaken;
+ * `maxInFlight: 1` gives strict order. FLOOD_WAIT waits the server's time, network errors and a
+ * `false` result back off exponentially; both are bounded per packet. A permanent RPC error, too many
+ * failures or too long a flood wait reports one failure and stops the queue (tdesktop fails the call
+ * when sendSignalingData fails: `Call::sendSignalingData`).
  */
 import { CallSignalingError, type TgCallError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -19,8 +22,10 @@ export interface SignalingRetryPolicy {
   readonly maxDelayMs: number;
   /** A FLOOD_WAIT longer than this is not waited out: the queue fails. */
   readonly maxFloodWaitMs: number;
-  /** Packets that may wait in the queue; more are dropped (counted). */
+  /** Packets that may be outstanding (queued or in flight); more are dropped (counted). */
   readonly maxQueued: number;
+  /** Requests in flight at once (1 = strictly ordered). */
+  readonly maxInFlight: number;
 }
 
 export const DEFAULT_SIGNALING_RETRY: SignalingRetryPolicy = Object.freeze({
@@ -29,6 +34,7 @@ export const DEFAULT_SIGNALING_RETRY: SignalingRetryPolicy = Object.freeze({
   maxDelayMs: 3_000,
   maxFloodWaitMs: 30_000,
   maxQueued: 512,
+  maxInFlight: 8,
 });
 
 export interface SignalingSendQueueOptions {
@@ -52,14 +58,15 @@ export class SignalingSendQueue {
   private readonly queue: Uint8Array[] = [];
   private readonly policy: SignalingRetryPolicy;
   private readonly logger: Logger;
-  private running = false;
+  private inFlight = 0;
   private closed = false;
-  private timer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
+  /** Back-off sleeps in progress: their timers and how to wake them early on close. */
+  private readonly sleeping = new Map<NodeJS.Timeout, () => void>();
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: SignalingSendQueueOptions) {
     this.policy = { ...DEFAULT_SIGNALING_RETRY, ...opts.policy };
+    if (!(this.policy.maxInFlight >= 1)) throw new RangeError('maxInFlight must be at least 1');
     this.logger = opts.logger ?? silentLogger;
   }
 
@@ -69,46 +76,46 @@ export class SignalingSendQueue {
 
   /** Queues one packet; false when the queue is closed or full (the packet is dropped). */
   enqueue(data: Uint8Array): boolean {
-    if (this.closed || this.queue.length >= this.policy.maxQueued) {
+    if (this.closed || this.queue.length + this.inFlight >= this.policy.maxQueued) {
       this.stats.dropped++;
       return false;
     }
     this.queue.push(data);
-    if (!this.running) void this.run();
+    this.pump();
     return true;
   }
 
-  /** Stops sending; queued packets are dropped and a pending back-off timer is released. */
+  /** Stops sending; queued packets are dropped and pending back-off timers are released. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.stats.dropped += this.queue.length;
+    // queued packets and those still in flight (their results no longer matter)
+    this.stats.dropped += this.queue.length + this.inFlight;
     this.queue.length = 0;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.wake?.();
+    for (const [timer, wake] of this.sleeping) {
+      clearTimeout(timer);
+      wake();
+    }
+    this.sleeping.clear();
     this.notifyIdle();
   }
 
   /** Resolves once nothing is queued or in flight (or the queue is closed). */
   idle(): Promise<void> {
-    if (!this.running || this.closed) return Promise.resolve();
+    if (this.closed || (this.inFlight === 0 && this.queue.length === 0)) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async run(): Promise<void> {
-    this.running = true;
-    try {
-      while (!this.closed && this.queue.length > 0) {
-        const ok = await this.deliver(this.queue[0]!);
-        if (this.closed) break;
-        if (!ok) return;
-        this.queue.shift();
-        this.stats.sent++;
-      }
-    } finally {
-      this.running = false;
-      this.notifyIdle();
+  private pump(): void {
+    while (!this.closed && this.inFlight < this.policy.maxInFlight && this.queue.length > 0) {
+      const data = this.queue.shift()!;
+      this.inFlight++;
+      void this.deliver(data).then((ok) => {
+        this.inFlight--;
+        if (ok) this.stats.sent++;
+        this.pump();
+        if (this.inFlight === 0 && this.queue.length === 0) this.notifyIdle();
+      });
     }
   }
 
@@ -159,14 +166,11 @@ export class SignalingSendQueue {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      this.wake = () => {
-        this.wake = undefined;
+      const timer = setTimeout(() => {
+        this.sleeping.delete(timer);
         resolve();
-      };
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.wake?.();
       }, ms);
+      this.sleeping.set(timer, resolve);
     });
   }
 

@@ -166,8 +166,8 @@ describe('sending failures', () => {
     };
   }
 
-  it('FLOOD_WAIT (FloodWaitError and FLOOD_WAIT_X): waits, retries, delivers in order', async () => {
-    s = await setup();
+  it('FLOOD_WAIT (FloodWaitError and FLOOD_WAIT_X): waits, retries, delivers in order with maxInFlight 1', async () => {
+    s = await setup({}, { alice: { signalingRetry: { maxInFlight: 1 } } });
     const { out, inc } = await connect(s);
     const atBob = collect(inc);
     failSendsAt(s, new Map([[2, () => fakeFloodWait(1)], [5, () => fakeRpcError('FLOOD_WAIT_1', 420)]]));
@@ -179,8 +179,8 @@ describe('sending failures', () => {
     await inc.whenEnded();
   });
 
-  it('network errors and `false` results are retried with back-off, order kept', async () => {
-    s = await setup({}, { alice: { signalingRetry: { baseDelayMs: 5 } } });
+  it('network errors and `false` results are retried with back-off, order kept with maxInFlight 1', async () => {
+    s = await setup({}, { alice: { signalingRetry: { baseDelayMs: 5, maxInFlight: 1 } } });
     const { out, inc } = await connect(s);
     const atBob = collect(inc);
     failSendsAt(s, new Map([[1, () => new Error('connection reset')], [2, () => new Error('connection reset')]]));
@@ -193,6 +193,26 @@ describe('sending failures', () => {
     // The `false` answer came after the server had relayed the packet: the retry duplicates it.
     expect(atBob.filter((v, i) => i === 0 || v !== atBob[i - 1])).toEqual([0, 1, 2, 3, 4]);
     expect(out.stats.send).toMatchObject({ sent: 5, retries: 3 });
+    out.hangup();
+    await inc.whenEnded();
+  });
+
+  it('pipelines sends (default): a flood-waited packet does not hold back the others, all arrive', async () => {
+    s = await setup({ resultDelayMs: 40 });
+    const { out, inc } = await connect(s);
+    const atBob = collect(inc);
+    failSendsAt(s, new Map([[1, () => fakeFloodWait(1)]]));
+    const started = Date.now();
+    for (let i = 0; i < 8; i++) out.sendSignalingData(packet(i));
+    await waitFor(() => atBob.length === 7, 5_000);
+    // seven round trips of 40 ms would take 280 ms one at a time; pipelined they overlap
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(atBob).not.toContain(1);
+    await waitFor(() => atBob.length === 8, 5_000);
+    expect([...atBob].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(atBob.at(-1)).toBe(1); // the flood-waited packet came last
+    await out.flushSignaling();
+    expect(out.stats.send).toMatchObject({ sent: 8, floodWaits: 1, dropped: 0 });
     out.hangup();
     await inc.whenEnded();
   });

@@ -156,7 +156,7 @@ describe('SignalingInbox', () => {
 });
 
 describe('SignalingSendQueue', () => {
-  it('sends strictly in order, one at a time, retrying failures in place', async () => {
+  it('with maxInFlight 1 sends strictly in order, one at a time, retrying failures in place', async () => {
     const sent: number[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
@@ -176,7 +176,7 @@ describe('SignalingSendQueue', () => {
       onFailure: () => {
         throw new Error('must not fail');
       },
-      policy: { baseDelayMs: 1 },
+      policy: { baseDelayMs: 1, maxInFlight: 1 },
     });
     for (let i = 0; i < 5; i++) queue.enqueue(new Uint8Array([i]));
     await queue.idle();
@@ -185,12 +185,39 @@ describe('SignalingSendQueue', () => {
     expect(queue.stats).toEqual({ sent: 5, retries: 2, floodWaits: 0, dropped: 0 });
   });
 
+  it('pipelines up to maxInFlight requests and still delivers every packet', async () => {
+    const sent: number[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let calls = 0;
+    const queue = new SignalingSendQueue({
+      send: async (d) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((r) => setTimeout(r, 2));
+        inFlight--;
+        if (++calls === 2) throw new Error('reset');
+        sent.push(d[0]!);
+        return true;
+      },
+      onFailure: () => {
+        throw new Error('must not fail');
+      },
+      policy: { baseDelayMs: 1, maxInFlight: 3 },
+    });
+    for (let i = 0; i < 10; i++) queue.enqueue(new Uint8Array([i]));
+    await queue.idle();
+    expect(maxInFlight).toBe(3);
+    expect([...sent].sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
+    expect(queue.stats).toEqual({ sent: 10, retries: 1, floodWaits: 0, dropped: 0 });
+  });
+
   it('fails once after the attempts are used up, and drops what is left', async () => {
     const failures: string[] = [];
     const queue = new SignalingSendQueue({
       send: () => Promise.reject(new Error('down')),
       onFailure: (e) => failures.push(e.code),
-      policy: { baseDelayMs: 1, maxAttempts: 3 },
+      policy: { baseDelayMs: 1, maxAttempts: 3, maxInFlight: 1 },
     });
     queue.enqueue(new Uint8Array([1]));
     queue.enqueue(new Uint8Array([2]));
