@@ -1,0 +1,205 @@
+/**
+ * `npm run bench:interop`: call setup time and CPU per call-second, side by side in one run, for
+ * ntgcalls <-> ntgcalls, tgcall <-> ntgcalls (both roles) and tgcall <-> tgcall. Medians over
+ * `--calls` calls per row (default 5) with `--seconds` of audio both ways (default 3).
+ *
+ * Setup: for ntgcalls, connect_p2p to CONNECTED (its own report); for tgcall, the start of the
+ * connection (keys agreed) to connected. CPU: ntgcalls from its process's rusage over the
+ * connected span; tgcall from this process's cpuUsage over the audio span (per leg when both legs
+ * run here). Needs root and the ntgcalls virtualenvs (.ci/interop-setup.sh); prints figures,
+ * asserts nothing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { FakeTelegram } from '../src/fake/index.js';
+import { TelegramCalls, type Call } from '../src/index.js';
+import { generateTone } from '../src/media/index.js';
+import { formatBenchTable, measureNtgcallsPair, median, type BenchRow } from '../test/interop/bench-ntgcalls.js';
+import { createNetns, type Netns } from '../test/interop/netns.js';
+import { NtgcallsPeer } from '../test/interop/ntgcalls-peer.js';
+import { NtgcallsPhone } from '../test/interop/ntgcalls-phone.js';
+import { checkNtgcallsPrereqs, NTGCALLS_VERSIONS, type NtgcallsVersion } from '../test/interop/prereqs.js';
+import { analyseTone, readS16le } from '../test/interop/tone-detector.js';
+
+const US = 7001n;
+const THEM = 7002n;
+
+function playTone(call: Call, hz: number, seconds: number): void {
+  const pcm = generateTone({ frequency: hz, durationMs: seconds * 1000 });
+  const chunks = function* (): Generator<Int16Array> {
+    for (let i = 0; i < pcm.length; i += 960) yield pcm.subarray(i, i + 960);
+  };
+  void call.audio.play(chunks());
+}
+
+/** CPU ms this process used while `fn` ran, and the wall time it took. */
+async function cpuDuring(fn: () => Promise<void>): Promise<{ cpuMs: number; wallMs: number }> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await fn();
+  const used = process.cpuUsage(cpu);
+  return { cpuMs: (used.user + used.system) / 1000, wallMs: performance.now() - start };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function measureTgcallNtgcalls(version: NtgcallsVersion, tgcallRole: 'caller' | 'callee', calls: number, seconds: number): Promise<BenchRow> {
+  const ns: Netns = await createNetns({ hostSide: true });
+  const dir = mkdtempSync(join(tmpdir(), 'tgcall-bench-'));
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  const both: number[] = [];
+  const ourCpu: number[] = [];
+  const theirCpu: number[] = [];
+  let minTone: number | null = null;
+  let failed = 0;
+  try {
+    for (let i = 0; i < calls; i++) {
+      const telegram = new FakeTelegram({ seed: 100 + i });
+      const tg = new TelegramCalls(telegram.createClient(US, 'tgcall'), { bindAddress: ns.hostAddress });
+      const peer = await NtgcallsPeer.start({ version, netns: ns, name: `ntgcalls ${version}` });
+      const rxPath = join(dir, `call${i}.raw`);
+      const phone = new NtgcallsPhone({
+        peer,
+        client: telegram.createClient(THEM, 'ntgcalls'),
+        versions: version === '2.2.5' ? ['8.0.0'] : ['9.0.0', '8.0.0'],
+        toneHz: 440,
+        toneSeconds: seconds + 5,
+        rxPath,
+      });
+      try {
+        await tg.start();
+        let call: Call;
+        if (tgcallRole === 'caller') {
+          call = await tg.call(THEM);
+        } else {
+          const incoming = new Promise<Call>((resolve) => tg.once('incoming', resolve));
+          await phone.placeCall(US, undefined);
+          call = await incoming;
+          void call.accept().catch(() => undefined);
+        }
+        let keysAt = 0;
+        call.once('emoji', () => {
+          keysAt = performance.now();
+        });
+        await Promise.all([call.whenConnected(), peer.waitForState('CONNECTED', 12_000)]);
+        both.push(performance.now() - keysAt);
+        ours.push(call.getStats().connectMs ?? NaN);
+        playTone(call, 880, seconds + 1);
+        const { cpuMs, wallMs } = await cpuDuring(() => sleep(seconds * 1000));
+        ourCpu.push(cpuMs / (wallMs / 1000));
+        const report = peer.waitFor('report', undefined, 10_000);
+        await call.hangup();
+        const r = await report;
+        if (r.setupMs !== null) theirs.push(r.setupMs);
+        if (r.callS && r.callCpuS !== undefined) theirCpu.push((r.callCpuS * 1000) / r.callS);
+        const heard = analyseTone(readS16le(rxPath), 880).dominantFraction;
+        minTone = minTone === null ? heard : Math.min(minTone, heard);
+      } catch (err) {
+        failed++;
+        process.stderr.write(`call ${i} tgcall(${tgcallRole}) <-> ntgcalls ${version} failed: ${String(err)}\n`);
+      } finally {
+        phone.close();
+        await peer.close();
+        await tg.stop();
+        telegram.close();
+      }
+    }
+  } finally {
+    await ns.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const caller = tgcallRole === 'caller';
+  return {
+    pair: caller ? `tgcall -> ntgcalls ${version}` : `ntgcalls ${version} -> tgcall`,
+    calls,
+    failed,
+    callerSetupMs: median(caller ? ours : theirs),
+    calleeSetupMs: median(caller ? theirs : ours),
+    bothConnectedMs: median(both),
+    callerCpuMsPerS: median(caller ? ourCpu : theirCpu),
+    calleeCpuMsPerS: median(caller ? theirCpu : ourCpu),
+    minToneFraction: minTone,
+    netnsCreateMs: ns.createMs,
+  };
+}
+
+async function measureTgcallTgcall(calls: number, seconds: number): Promise<BenchRow> {
+  const setupCaller: number[] = [];
+  const setupCallee: number[] = [];
+  const both: number[] = [];
+  const cpu: number[] = [];
+  let failed = 0;
+  for (let i = 0; i < calls; i++) {
+    const telegram = new FakeTelegram({ seed: 200 + i });
+    const a = new TelegramCalls(telegram.createClient(US, 'a'), { bindAddress: '127.0.0.1' });
+    const b = new TelegramCalls(telegram.createClient(THEM, 'b'), { bindAddress: '127.0.0.1' });
+    try {
+      await Promise.all([a.start(), b.start()]);
+      const incoming = new Promise<Call>((resolve) => b.once('incoming', resolve));
+      const out = await a.call(THEM);
+      let keysAt = 0;
+      out.once('emoji', () => {
+        keysAt = performance.now();
+      });
+      const inc = await incoming;
+      await Promise.all([inc.accept(), out.whenConnected()]);
+      both.push(performance.now() - keysAt);
+      setupCaller.push(out.getStats().connectMs ?? NaN);
+      setupCallee.push(inc.getStats().connectMs ?? NaN);
+      playTone(out, 880, seconds + 1);
+      playTone(inc, 440, seconds + 1);
+      const { cpuMs, wallMs } = await cpuDuring(() => sleep(seconds * 1000));
+      cpu.push(cpuMs / 2 / (wallMs / 1000)); // two legs in this process
+      await out.hangup();
+    } catch (err) {
+      failed++;
+      process.stderr.write(`call ${i} tgcall <-> tgcall failed: ${String(err)}\n`);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      telegram.close();
+    }
+  }
+  return {
+    pair: 'tgcall -> tgcall (loopback, per leg)',
+    calls,
+    failed,
+    callerSetupMs: median(setupCaller),
+    calleeSetupMs: median(setupCallee),
+    bothConnectedMs: median(both),
+    callerCpuMsPerS: median(cpu),
+    calleeCpuMsPerS: median(cpu),
+    minToneFraction: null,
+    netnsCreateMs: null,
+  };
+}
+
+export default async function benchInterop(calls = 5, seconds = 3): Promise<void> {
+  const rows: BenchRow[] = [];
+  for (const version of NTGCALLS_VERSIONS) {
+    const pre = checkNtgcallsPrereqs(version);
+    if (!pre.ok) {
+      process.stderr.write(`*** skipping ntgcalls ${version} rows: ${pre.reason}\n`);
+      continue;
+    }
+    rows.push(await measureNtgcallsPair(version, version, calls, seconds));
+    rows.push(await measureTgcallNtgcalls(version, 'caller', calls, seconds));
+    rows.push(await measureTgcallNtgcalls(version, 'callee', calls, seconds));
+  }
+  rows.push(await measureTgcallTgcall(calls, seconds));
+  process.stdout.write(
+    `\nCall setup and CPU, ${calls} calls x ${seconds} s of audio both ways per row, medians ` +
+      `(setup: connect start -> CONNECTED on each side's clock; CPU: whole process per call-second)\n${formatBenchTable(rows)}\n`,
+  );
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({ options: { calls: { type: 'string', default: '5' }, seconds: { type: 'string', default: '3' } } });
+  benchInterop(Math.max(1, Math.min(50, Number(values.calls))), Math.max(1, Math.min(60, Number(values.seconds)))).catch((err: unknown) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exitCode = 1;
+  });
+}
