@@ -6,12 +6,15 @@
  * ntgcalls ignores loopback, so it runs inside a network namespace and tgcall binds the host end
  * of the namespace's veth pair.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeTelegram, type FakeTelegramHooks, type FakeTelegramOptions } from '../../src/fake/index.js';
-import { TelegramCalls, type Call } from '../../src/index.js';
+import { CallConnection } from '../../src/call/call-connection.js';
+import { TelegramCalls, silentLogger, type Call, type CallReadyInfo } from '../../src/index.js';
+import { generateTone, MediaSession } from '../../src/media/index.js';
 import { collect, nextIncoming, playTone, toneShare } from '../e2e/helpers.js';
 import { createNetns, type Netns } from './netns.js';
 import { NtgcallsPeer } from './ntgcalls-peer.js';
@@ -31,6 +34,27 @@ interface Scene {
   phone: NtgcallsPhone;
   peer: NtgcallsPeer;
   rxPath: string;
+}
+
+/** What the signaling layer would hand over after a key exchange, for a given key. */
+function skipReady(key: Uint8Array, isOutgoing: boolean, version: string): CallReadyInfo {
+  return {
+    callId: 1n,
+    accessHash: 1n,
+    peerUserId: NTG,
+    isOutgoing,
+    key,
+    keyFingerprint: 0n,
+    emoji: [],
+    emojiIndices: [],
+    version,
+    protocol: { udpP2p: true, udpReflector: true, minLayer: 65, maxLayer: 92, libraryVersions: [version] },
+    connections: [],
+    p2pAllowed: true,
+    customParameters: undefined,
+    customParametersJson: undefined,
+    video: false,
+  };
 }
 
 function versionsFor(version: NtgcallsVersion): string[] {
@@ -148,6 +172,55 @@ for (const version of NTGCALLS_VERSIONS) {
       const end = await call.whenEnded();
       expect(end).toMatchObject({ reason: 'hangup', by: 'remote' });
       expect(s.phone.errors).toEqual([]);
+    }, 60_000);
+
+    it('DH-free (skip_exchange): transport, encrypted channel and media work with a shared key, both roles', async () => {
+      // Leaves DH, fingerprints and the fake server out: a failure here is the transport's or the
+      // channel's, not the key exchange's.
+      for (const weAreCaller of [true, false]) {
+        const peer = await NtgcallsPeer.start({ version, netns: ns!, name: `ntgcalls ${version} (skip)` });
+        const rxPath = join(dir, `skip-${weAreCaller ? 'caller' : 'callee'}.raw`);
+        const key = new Uint8Array(randomBytes(256));
+        const media = new MediaSession({ ssrc: 0x1234567, payloadType: 111 }, { sendRtp: (p) => connection.sendRtp(p), sendRtcp: (p) => connection.sendRtcp(p) });
+        const connection: CallConnection = new CallConnection({
+          ready: skipReady(key, weAreCaller, version === '2.2.5' ? '8.0.0' : '9.0.0'),
+          media,
+          ssrc: 0x1234567,
+          sendSignalingData: (data) => peer.signal(data),
+          bindAddress: ns!.hostAddress,
+          logger: silentLogger,
+        });
+        peer.on('signal', ({ data }) => connection.receiveSignalingData(data));
+        try {
+          peer.init({ role: weAreCaller ? 'callee' : 'caller', versions: versionsFor(version), toneHz: THEY_SEND_HZ, toneSeconds: 10, rxPath, maxLifetimeS: 30 });
+          const connected = new Promise<void>((resolve, reject) => {
+            connection.once('connected', resolve);
+            connection.once('failed', reject);
+          });
+          connection.start();
+          peer.skipKey(key, !weAreCaller);
+          await Promise.all([connected, peer.waitForState('CONNECTED', 10_000)]);
+          const tone = generateTone({ frequency: WE_SEND_HZ, durationMs: 4000 });
+          void media.play((function* () { for (let i = 0; i < tone.length; i += 960) yield tone.subarray(i, i + 960); })());
+          const frames: Int16Array[] = [];
+          const iterator = media.frames()[Symbol.asyncIterator]();
+          const until = Date.now() + 2000;
+          while (Date.now() < until) {
+            const next = await iterator.next();
+            if (next.done) break;
+            frames.push(next.value.pcm);
+          }
+          await iterator.return?.();
+          const heard = new Int16Array(frames.reduce((n, f) => n + f.length, 0));
+          frames.reduce((o, f) => (heard.set(f, o), o + f.length), 0);
+          expect(toneShare(heard, THEY_SEND_HZ), `tgcall (${weAreCaller ? 'caller' : 'callee'}) hears ntgcalls`).toBeGreaterThanOrEqual(0.9);
+          const bytes = await recorded(peer, 1.5);
+          expect(analyseTone(readS16le(rxPath, bytes), WE_SEND_HZ).dominantFraction, 'ntgcalls hears tgcall').toBeGreaterThanOrEqual(0.9);
+        } finally {
+          await connection.close();
+          await peer.close();
+        }
+      }
     }, 60_000);
 
     it('corrupted and replayed signaling packets are dropped by both sides; the call goes on', async () => {
