@@ -15,6 +15,7 @@ import { decodeSignalingPayload } from './signaling-payload.js';
 import {
   counterExhausted,
   counterOf,
+  decryptCounted,
   emptyStats,
   MAX_COUNTER,
   REQUIRES_ACK_BIT,
@@ -120,13 +121,9 @@ export class AckedSignalingChannel implements SignalingChannel {
 
   receive(packet: Uint8Array, now: number): ChannelOutput {
     const out: ChannelOutput = { packets: [], messages: [] };
-    const decrypted = this.cipher.decrypt(packet);
-    if (!decrypted.ok) {
-      if (decrypted.reason === 'size') this.stats.dropped.size++;
-      else this.stats.dropped.msgKey++;
-      return out;
-    }
-    const messages = parseBody(decrypted.body);
+    const body = decryptCounted(this.cipher, packet, this.stats);
+    if (!body) return out;
+    const messages = parseBody(body);
     if (!messages) {
       this.stats.dropped.malformed++;
       return out;

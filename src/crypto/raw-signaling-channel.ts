@@ -6,7 +6,7 @@ import { readUint32BE, writeUint32BE } from './bytes.js';
 import { PacketCipher } from './packet-cipher.js';
 import { ReplayWindow } from './replay-window.js';
 import { decodeSignalingPayload } from './signaling-payload.js';
-import { counterExhausted, emptyStats, MAX_COUNTER, type ChannelOutput, type SignalingChannel } from './signaling-channel.js';
+import { counterExhausted, decryptCounted, emptyStats, MAX_COUNTER, type ChannelOutput, type SignalingChannel } from './signaling-channel.js';
 
 export interface RawChannelOptions {
   key: Uint8Array;
@@ -39,19 +39,15 @@ export class RawSignalingChannel implements SignalingChannel {
 
   receive(packet: Uint8Array, _now: number): ChannelOutput {
     const out: ChannelOutput = { packets: [], messages: [] };
-    const decrypted = this.cipher.decrypt(packet);
-    if (!decrypted.ok) {
-      if (decrypted.reason === 'size') this.stats.dropped.size++;
-      else this.stats.dropped.msgKey++;
-      return out;
-    }
-    const counter = readUint32BE(decrypted.body, 0) & MAX_COUNTER;
+    const body = decryptCounted(this.cipher, packet, this.stats);
+    if (!body) return out;
+    const counter = readUint32BE(body, 0) & MAX_COUNTER;
     if (!this.incoming.accept(counter)) {
       this.stats.dropped.replay++;
       return out;
     }
     this.stats.packetsReceived++;
-    const payload = decodeSignalingPayload(decrypted.body.subarray(4));
+    const payload = decodeSignalingPayload(body.subarray(4));
     if (!payload) {
       this.stats.dropped.payload++;
       return out;

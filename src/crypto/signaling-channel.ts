@@ -6,6 +6,7 @@
  * on (`RawSignalingChannel`).
  */
 import { CryptoError } from '../errors.js';
+import type { PacketCipher } from './packet-cipher.js';
 
 export interface ChannelOutput {
   /** Encrypted packets to hand to phone.sendSignalingData, in order. */
@@ -69,4 +70,13 @@ export function counterOf(seq: number): number {
 
 export function counterExhausted(): CryptoError {
   return new CryptoError('COUNTER_LIMIT', 'outgoing signaling packet counter reached 2^30');
+}
+
+/** Decrypts a received packet; a bad size or msg_key is counted in `stats` and gives undefined. */
+export function decryptCounted(cipher: PacketCipher, packet: Uint8Array, stats: SignalingChannelStats): Uint8Array | undefined {
+  const decrypted = cipher.decrypt(packet);
+  if (decrypted.ok) return decrypted.body;
+  if (decrypted.reason === 'size') stats.dropped.size++;
+  else stats.dropped.msgKey++;
+  return undefined;
 }
