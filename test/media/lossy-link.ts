@@ -2,6 +2,10 @@
  * A deterministic lossy network for media tests: each packet is dropped, duplicated, delayed by a
  * random amount (which also reorders) or held back extra, from a seeded PRNG, on a virtual clock.
  */
+import { seededRandom } from '../helpers/vectors.js';
+
+export { seededRandom };
+
 export interface LinkOptions {
   seed: number;
   loss?: number;
@@ -12,18 +16,6 @@ export interface LinkOptions {
   reorder?: number;
   reorderMs?: number;
   baseDelayMs?: number;
-}
-
-/** mulberry32: small, fast, good enough for test randomness. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class LossyLink {
