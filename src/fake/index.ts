@@ -3,17 +3,19 @@
  *
  * ```ts
  * import { FakeTelegram } from 'tgcall/fake';
- * import { PhoneCalls } from 'tgcall';
+ * import { TelegramCalls } from 'tgcall';
  *
- * const telegram = new FakeTelegram({ connections: [{ kind: 'webrtc', ip: '127.0.0.1', port: 3478, stun: true }] });
- * const alice = new PhoneCalls({ mtproto: telegram.createClient(1n, 'alice') });
- * const bob = new PhoneCalls({ mtproto: telegram.createClient(2n, 'bob') });
- * await Promise.all([alice.start(), bob.start()]);
- * bob.on('incoming', (call) => call.accept());
- * const call = await alice.call(2n);
- * const ready = await call.whenReady(); // key, emoji, version, connections …
- * call.hangup();
- * telegram.close(); // releases every timer
+ * const telegram = new FakeTelegram();
+ * // on one machine, media goes over loopback
+ * const bot = new TelegramCalls(telegram.createClient(1n, 'bot'), { bindAddress: '127.0.0.1' });
+ * const user = new TelegramCalls(telegram.createClient(2n, 'user'), { bindAddress: '127.0.0.1' });
+ * await Promise.all([bot.start(), user.start()]);
+ * bot.on('incoming', (call) => void call.accept());
+ * const call = await user.call('@bot');
+ * await call.whenConnected();                 // real DH, signaling, WebRTC and Opus
+ * await call.hangup();
+ * await Promise.all([bot.stop(), user.stop()]);
+ * telegram.close();                           // releases every timer
  * ```
  *
  * Each `createClient(userId)` returns a `FakeClient` that satisfies the same `MtprotoClient`
