@@ -27,6 +27,7 @@ import {
   type MtprotoClient,
 } from '../signaling/index.js';
 import { Call, type CallRuntimeOptions } from './call.js';
+import { warmUpCallRuntime } from './warm-up.js';
 
 export interface TelegramCallsOptions {
   /** Receives the library's log records (default: none). Key material is never logged. */
@@ -108,9 +109,13 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
     return [...this.live];
   }
 
-  /** Subscribes to updates and learns our user id. Idempotent. */
+  /**
+   * Subscribes to updates and learns our user id. Idempotent. Also starts, in the background, the
+   * process's one-time WebRTC and Opus setup, so the first call does not wait for it.
+   */
   async start(): Promise<void> {
     await this.phone.start();
+    warmUpCallRuntime(this.log);
   }
 
   /**

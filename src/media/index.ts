@@ -10,7 +10,7 @@ export { ReceptionStats } from './reception-stats.js';
 export * from './rtp.js';
 export * from './rtcp.js';
 export { opusPacketInfo, opusPacketSamples, OPUS_MAX_PACKET_SAMPLES, type OpusPacketInfo, type OpusMode } from './opus-packet.js';
-export { defaultOpusCodec, type OpusCodec, type OpusEncoder, type OpusDecoder, type OpusEncoderOptions } from './opus-codec.js';
+export { defaultOpusCodec, preloadOpus, type OpusCodec, type OpusEncoder, type OpusDecoder, type OpusEncoderOptions } from './opus-codec.js';
 export { VoiceActivityDetector, type VadOptions } from './vad.js';
 export { Pacer } from './pacer.js';
 export { parseWav, encodeWav, toPcm48k, readWavFile, writeWavFile, type WavAudio } from './wav.js';

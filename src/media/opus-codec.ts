@@ -161,6 +161,16 @@ export interface DefaultOpusCodecOptions {
   wasmEncoder?: boolean;
 }
 
+/**
+ * Loads what `defaultOpusCodec()` needs (the native encoder addon, the libopus WebAssembly module)
+ * ahead of the first call; both are loaded once per process. Throws `OPUS_UNAVAILABLE` like the
+ * first codec use would.
+ */
+export function preloadOpus(): void {
+  loadNative();
+  loadLibopusWasm();
+}
+
 /** The codec the library uses unless one is injected. */
 export function defaultOpusCodec(options: DefaultOpusCodecOptions = {}): OpusCodec {
   let wasm: LibopusWasm | undefined;

@@ -4,5 +4,5 @@ export * from './sdp.js';
 export * from './ice-servers.js';
 export * from './rtp-demux.js';
 export { liveNativeHandles, liveNativeHandlesByKind, type NativeHandleKind } from './native-handles.js';
-export { type CandidateInfo, type CandidatePair } from './peer-connection.js';
+export { preloadPeerConnections, type CandidateInfo, type CandidatePair } from './peer-connection.js';
 export * from './call-transport.js';

@@ -12,7 +12,7 @@
  *   (checked with 0.33.4: a track or channel without an `onClosed` callback, or a peer connection
  *   without `onStateChange`, keeps the process running after `close()`).
  */
-import { Audio, PeerConnection } from 'node-datachannel';
+import { Audio, PeerConnection, preload } from 'node-datachannel';
 import type { DataChannel, IceServer, SelectedCandidateInfo, Track } from 'node-datachannel';
 import { TransportError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -31,6 +31,15 @@ export const DATA_CHANNEL_LABEL = 'data';
 
 /** How long `close()` waits for libdatachannel's closed callbacks before giving up on them. */
 const RELEASE_WAIT_MS = 5000;
+
+/**
+ * libdatachannel's process-wide setup (its threads, OpenSSL, SRTP and SCTP initialisation, about
+ * 10-15 ms), which the first peer connection of a process would otherwise run on the call's path.
+ * Idempotent.
+ */
+export function preloadPeerConnections(): void {
+  preload();
+}
 
 export interface PeerConnectionSink {
   /** A local ICE candidate, `candidate:…` without `a=`. */

@@ -1,4 +1,5 @@
 import { createDiffieHellman, createHash } from 'node:crypto';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import {
   bigIntToBytes,
@@ -15,6 +16,7 @@ import {
   toHex,
   validateDhConfig,
 } from '../../src/crypto/index.js';
+import { ModExp } from '../../src/crypto/dh-config.js';
 import { CryptoError } from '../../src/errors.js';
 import { callVectors, loadJson, seededBytes, seededRandom } from '../helpers/vectors.js';
 
@@ -26,6 +28,17 @@ function dhPublicKeyFor(pBytes: Uint8Array, g: number): Uint8Array {
   const dh = createDiffieHellman(Buffer.from(pBytes), Buffer.from([g]));
   dh.setPrivateKey(Buffer.from(bigIntToBytes((bytesToBigInt(pBytes) - 1n) / 2n)));
   return new Uint8Array(dh.generateKeys());
+}
+
+/** base^exp mod p by square-and-multiply (slow, independent of OpenSSL). */
+function modPow(base: bigint, exp: bigint, p: bigint): bigint {
+  let result = 1n;
+  let b = base % p;
+  for (let e = exp; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * b) % p;
+    b = (b * b) % p;
+  }
+  return result;
 }
 
 function expectCryptoError(fn: () => unknown, code: string): void {
@@ -191,6 +204,66 @@ describe('DH exchange', () => {
     expect(toHex(computeSharedKey(params, b, gA))).toBe(
       toHex(computeSharedKey(params, secret, dhPublicKey(params, b))),
     );
+  });
+
+  it('pads a shared key with a leading zero byte to 256 bytes, equal to bigint arithmetic', () => {
+    // find a deterministic secret whose key with g_b has a leading zero byte (about 1 in 256)
+    const gB = fromHex(v.g_b_hex);
+    let found: { secret: Uint8Array; key: Uint8Array } | undefined;
+    for (let i = 0; i < 4096 && !found; i++) {
+      const secret = new Uint8Array(
+        Buffer.concat(Array.from({ length: 8 }, (_, j) => createHash('sha256').update(`short-key:${i}:${j}`).digest())),
+      );
+      const key = computeSharedKey(params, secret, gB);
+      if (key[0] === 0) found = { secret, key };
+    }
+    expect(found).toBeDefined();
+    const { secret, key } = found!;
+    expect(key).toHaveLength(256);
+    expect(toHex(key)).toBe(toHex(bigIntToBytes(modPow(bytesToBigInt(gB), bytesToBigInt(secret), params.p), 256)));
+  });
+
+  it('never answers from a stale key object when a secret array is reused with other bytes', () => {
+    const secret = seededBytes(seededRandom(21), 256);
+    const first = dhPublicKey(params, secret);
+    const firstKey = computeSharedKey(params, secret, fromHex(v.g_b_hex));
+    secret.set(seededBytes(seededRandom(22), 256));
+    const second = dhPublicKey(params, secret);
+    expect(toHex(second)).not.toBe(toHex(first));
+    expect(bytesToBigInt(second)).toBe(modPow(3n, bytesToBigInt(secret), params.p));
+    const secondKey = computeSharedKey(params, secret, fromHex(v.g_b_hex));
+    expect(toHex(secondKey)).not.toBe(toHex(firstKey));
+    expect(toHex(secondKey)).toBe(toHex(bigIntToBytes(modPow(bytesToBigInt(fromHex(v.g_b_hex)), bytesToBigInt(secret), params.p), 256)));
+  });
+
+  it('works in any validated group, not only Telegram’s (RFC 3526 group 14, g = 2)', () => {
+    const group = validateDhConfig(2, fromHex(primes.rfc3526_modp14_hex));
+    const serverRandom = seededBytes(seededRandom(31), 256);
+    const a = generateDhKeyPair(group, serverRandom);
+    const b = generateDhKeyPair(group, serverRandom);
+    expect(bytesToBigInt(a.publicKey)).toBe(modPow(2n, bytesToBigInt(a.secret), group.p));
+    const k1 = computeSharedKey(group, a.secret, b.publicKey);
+    expect(toHex(k1)).toBe(toHex(computeSharedKey(group, b.secret, a.publicKey)));
+    expect(toHex(k1)).toBe(toHex(bigIntToBytes(modPow(bytesToBigInt(b.publicKey), bytesToBigInt(a.secret), group.p), 256)));
+  });
+
+  it('falls back to the classic DH object where DH key objects cannot be built', () => {
+    const crypto = createRequire(import.meta.url)('node:crypto') as { createPrivateKey: (...args: unknown[]) => unknown };
+    const original = crypto.createPrivateKey;
+    crypto.createPrivateKey = () => {
+      throw new Error('unsupported key type');
+    };
+    syncBuiltinESMExports();
+    try {
+      const engine = new ModExp(params);
+      const secret = seededBytes(seededRandom(41), 256);
+      expect(bytesToBigInt(engine.powG(secret))).toBe(modPow(3n, bytesToBigInt(secret), params.p));
+      const gB = fromHex(v.g_b_hex);
+      expect(toHex(engine.pow(gB, secret))).toBe(toHex(bigIntToBytes(modPow(bytesToBigInt(gB), bytesToBigInt(secret), params.p), 256)));
+    } finally {
+      crypto.createPrivateKey = original;
+      syncBuiltinESMExports();
+    }
   });
 
   it('checkGAHash rejects wrong hashes and wrong hash lengths', () => {
