@@ -189,6 +189,9 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       return: () => {
         this.subscribers.delete(q);
         q.frames = [];
+        // a next() already waiting (another task's for-await) ends too
+        q.waiter?.(done());
+        q.waiter = undefined;
         return Promise.resolve(done());
       },
     };

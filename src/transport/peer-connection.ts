@@ -17,6 +17,7 @@ import type { DataChannel, IceServer, SelectedCandidateInfo, Track } from 'node-
 import { TransportError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { registerNativeHandle } from './native-handles.js';
+import { abandonNativeObject } from './orphaned-handles.js';
 import { parseLocalDescription } from './sdp.js';
 import type { LocalDescriptionInfo, SdpSection } from './sdp.js';
 
@@ -89,7 +90,7 @@ export class CallPeerConnection {
   private readonly track: Track;
   private readonly extraTracks: Track[] = [];
   private dataChannel: DataChannel | undefined;
-  private readonly otherChannels: DataChannel[] = [];
+  private readonly channelReleases = new Map<symbol, { readonly dc: DataChannel; readonly release: () => void }>();
   private dataOpen = false;
   private trackOpen = false;
   private closed = false;
@@ -248,6 +249,7 @@ export class CallPeerConnection {
       } else {
         const timer = setTimeout(() => {
           this.log.warn('native handles not released in time', { pending: this.pending });
+          this.abandonChannels();
           this.releasedResolve?.();
         }, RELEASE_WAIT_MS);
         timer.unref();
@@ -261,9 +263,8 @@ export class CallPeerConnection {
     this.closed = true;
     // Channels and tracks first: closing only the peer connection leaves a never-opened channel's
     // handle alive (no onClosed) in node-datachannel 0.33.4.
-    for (const dc of [this.dataChannel, ...this.otherChannels]) {
-      if (dc) quietly(() => dc.close());
-    }
+    const dc = this.dataChannel;
+    if (dc) quietly(() => dc.close());
     for (const t of [this.track, ...this.extraTracks]) {
       // `track` is unset when addTrack itself failed.
       if (t) quietly(() => t.close());
@@ -318,47 +319,107 @@ export class CallPeerConnection {
 
   private adoptRemoteChannel(dc: DataChannel): void {
     let label = '';
+    let open = false;
     quietly(() => (label = dc.getLabel()));
-    if (this.dataChannel || label !== DATA_CHANNEL_LABEL || this.closed) {
-      this.log.debug('closing an unexpected data channel', { label: label.slice(0, 32) });
-      this.otherChannels.push(dc);
-      this.hold(registerNativeHandle('data-channel'), (release) => dc.onClosed(this.guard(release)));
+    // libdatachannel announces an incoming channel once it is open; one that is not open any more
+    // was closed by the peer before this callback ran.
+    quietly(() => (open = dc.isOpen()));
+    if (this.dataChannel || label !== DATA_CHANNEL_LABEL || this.closed || !open) {
+      this.log.debug('dropping a data channel', { label: label.slice(0, 32), open, closed: this.closed });
+      // Such a channel may never report closed (it already did, or it does not once its peer
+      // connection is gone): close it, keep no callback on it and let the collector release it.
       quietly(() => dc.close());
+      abandonNativeObject(dc, registerNativeHandle('data-channel'));
       return;
     }
-    this.attachChannel(dc);
-    // A channel announced by onDataChannel is already open.
-    let open = false;
+    const on = this.attachChannel(dc);
+    // It may have closed between the announcement and our onClosed: then no callback will come.
     quietly(() => (open = dc.isOpen()));
-    if (open) this.markDataOpen();
+    if (!open) {
+      this.log.debug('the data channel closed while it was announced');
+      this.dataChannel = undefined;
+      quietly(() => dc.close());
+      for (const [key, entry] of this.channelReleases) {
+        if (entry.dc !== dc) continue;
+        this.channelReleases.delete(key);
+        abandonNativeObject(dc, entry.release);
+      }
+      on.closed(); // stops waiting for it (its handle now waits for the collector)
+      return;
+    }
+    this.markDataOpen();
   }
 
-  private attachChannel(dc: DataChannel): void {
+  /**
+   * Channels whose closed callback did not come after close(): nothing else will release them,
+   * so drop our references (our callbacks on them reach only `this`) and leave them to the
+   * collector.
+   */
+  private abandonChannels(): void {
+    for (const { dc, release } of this.channelReleases.values()) abandonNativeObject(dc, release);
+    this.channelReleases.clear();
+    this.dataChannel = undefined;
+  }
+
+  /** Returns the callbacks, whose `closed` also ends the tracking of the channel. */
+  private attachChannel(dc: DataChannel): { readonly closed: () => void } {
     this.dataChannel = dc;
-    this.hold(registerNativeHandle('data-channel'), (release) => {
-      dc.onClosed(
-        this.guard(() => {
-          release();
-          const wasOpen = this.dataOpen;
-          this.dataOpen = false;
-          if (wasOpen && !this.closed) this.sink.dataChannelClosed();
-        }),
-      );
-    });
-    dc.onOpen(this.guard(() => this.markDataOpen()));
-    dc.onError(this.guard((err: string) => this.log.warn('data channel error', { error: err })));
-    dc.onMessage(
-      this.guard((msg: string | Buffer | ArrayBuffer) => {
+    const on = this.channelCallbacks(this.channelRelease(dc));
+    try {
+      dc.onClosed(on.closed);
+    } catch (err) {
+      // Without a closed callback the handle cannot be tracked; do not wait for it.
+      on.closed();
+      this.log.warn('cannot watch a native handle', { error: toError(err).message });
+    }
+    dc.onOpen(on.open);
+    dc.onError(on.error);
+    dc.onMessage(on.message);
+    return on;
+  }
+
+  /**
+   * The callbacks of our data channel, built apart from `attachChannel` so that no callback's
+   * scope holds the channel itself: node-datachannel keeps them alive until the channel reports
+   * closed, and a channel that never does must stay collectable (see `abandonChannels`).
+   */
+  private channelCallbacks(release: () => void) {
+    let releaseOnce: () => void = release;
+    this.hold(release, (r) => (releaseOnce = r));
+    return {
+      closed: this.guard(() => {
+        releaseOnce();
+        const wasOpen = this.dataOpen;
+        this.dataOpen = false;
+        if (wasOpen && !this.closed) this.sink.dataChannelClosed();
+      }),
+      open: this.guard(() => this.markDataOpen()),
+      error: this.guard((err: string) => this.log.warn('data channel error', { error: err })),
+      message: this.guard((msg: string | Buffer | ArrayBuffer) => {
         if (this.closed) return;
         this.sink.dataChannelMessage(typeof msg === 'string' ? msg : Buffer.isBuffer(msg) ? msg : Buffer.from(msg));
       }),
-    );
+    };
   }
 
   private markDataOpen(): void {
     if (this.dataOpen || this.closed) return;
     this.dataOpen = true;
     this.sink.dataChannelOpen();
+  }
+
+  /**
+   * The release of a data channel's handle, remembered until it runs (see `abandonChannels`).
+   * Keyed by a symbol: the returned function goes into the channel's own callback, and must not
+   * reach the channel, or the collector could never take it.
+   */
+  private channelRelease(dc: DataChannel): () => void {
+    const key = Symbol('data-channel');
+    const release = registerNativeHandle('data-channel');
+    this.channelReleases.set(key, { dc, release });
+    return () => {
+      if (this.channelReleases.delete(key)) release();
+    };
   }
 
   /** Counts a native object until its closed callback (installed by `install`) releases it. */

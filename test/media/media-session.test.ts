@@ -128,4 +128,14 @@ describe('media session (real timers)', () => {
     s.start(); // no effect after close
     expect(s.getStats().sent.packets).toBe(0);
   });
+
+  it('return() of a frames() iterator also ends a next() that is already waiting', async () => {
+    const session = new MediaSession({ ssrc: 3003, payloadType: 111 }, { sendRtp: () => undefined, sendRtcp: () => undefined });
+    const iterator = session.frames()[Symbol.asyncIterator]();
+    const waiting = iterator.next(); // nothing received: this waits
+    await iterator.return?.();
+    await expect(waiting).resolves.toEqual({ done: true, value: undefined });
+    await expect(iterator.next()).resolves.toMatchObject({ done: true });
+    session.close();
+  });
 });
