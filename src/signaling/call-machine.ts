@@ -140,7 +140,10 @@ export interface CallMachineOptions {
   readonly video?: boolean;
 }
 
-type DeadlineKind = 'receive' | 'ring' | 'connect' | 'hangup';
+type DeadlineKind = 'receive' | 'ring' | 'connect' | 'hangup' | 'gone';
+
+/** How long a call the server no longer knows waits for its phoneCallDiscarded (see `serverGone`). */
+const GONE_WAIT_MS = 3_000;
 type PendingMethod = CallRequest['method'];
 
 interface DhState {
@@ -171,6 +174,7 @@ export class CallMachine {
   private connected = false;
   private endInfo: Omit<CallEndInfo, 'needRating' | 'needDebug'> | undefined;
   private serverDiscard: Extract<PhoneCallRecord, { kind: 'discarded' }> | undefined;
+  private goneError: TgCallError | undefined;
   private discardWhenBound = false;
   private video: boolean;
 
@@ -283,6 +287,18 @@ export class CallMachine {
     this.end({ reason: 'disconnect', error: asTgCallError(err) }, now);
   }
 
+  /**
+   * The server refused a request because the call is over there (CALL_PEER_INVALID,
+   * CALL_ALREADY_DECLINED): the other side ended it and its phoneCallDiscarded is still on the
+   * way. That update ends the call with the other side's reason; if it does not come soon, the
+   * call ends with `err`.
+   */
+  serverGone(err: unknown, now: number): void {
+    if (this.stateValue === 'ending' || this.stateValue === 'ended' || this.goneError) return;
+    this.goneError = asTgCallError(err);
+    this.setDeadline('gone', Math.min(GONE_WAIT_MS, this.opts.timeouts.hangupMs), now);
+  }
+
   // ---- inputs: network ------------------------------------------------------------------------
 
   handleResult(requestId: number, result: unknown, now: number): void {
@@ -371,6 +387,10 @@ export class CallMachine {
         break;
       case 'hangup':
         if (this.stateValue === 'ending') this.finish();
+        break;
+      case 'gone':
+        // no discard came: end it ourselves (if the server still had the call, the peer learns)
+        this.end({ reason: 'disconnect', error: this.goneError }, now);
         break;
     }
   }

@@ -16,6 +16,10 @@ import { rpcFailureError } from './rpc-failure.js';
 import { SignalingInbox, type SignalingInboxLimits } from './signaling-inbox.js';
 import { SignalingSendQueue, type SignalingRetryPolicy, type SignalingSendStats } from './signaling-send-queue.js';
 
+
+/** RPC errors by which the server says the call is already over there. */
+const CALL_GONE_ERRORS: ReadonlySet<string> = new Set(['CALL_PEER_INVALID', 'CALL_ALREADY_DECLINED']);
+
 export interface CallSignalingEvents {
   state: (state: CallState) => void;
   /** Caller: the callee's device rings (receive_date). Callee: the call rings here. */
@@ -79,7 +83,10 @@ export class CallSignaling extends EventEmitter {
     this.inbox = new SignalingInbox(deps.inboxLimits);
     this.sendQueue = new SignalingSendQueue({
       send: (data) => this.invokeSendSignaling(data),
-      onFailure: (err) => this.input(() => this.machine.fail(err, this.deps.now())),
+      onFailure: (err) =>
+        this.input(() =>
+          CALL_GONE_ERRORS.has(err.code) ? this.machine.serverGone(err, this.deps.now()) : this.machine.fail(err, this.deps.now()),
+        ),
       policy: deps.retry,
       logger: deps.logger,
     });

@@ -220,9 +220,21 @@ describe('sending failures', () => {
   it('a permanent RPC error ends the call with its code', async () => {
     s = await setup();
     const { out, inc } = await connect(s);
+    failSendsAt(s, new Map([[0, () => fakeRpcError('DATA_INVALID', 400)]]));
+    out.sendSignalingData(packet(0));
+    endedWith(await out.whenEnded(), { reason: 'disconnect', by: 'local', code: 'DATA_INVALID' });
+    endedWith(await inc.whenEnded(), { reason: 'disconnect', by: 'remote' });
+  });
+
+  it('CALL_PEER_INVALID (the call is over on the server) waits for the discard, then ends the call itself', async () => {
+    s = await setup();
+    const { out, inc } = await connect(s);
+    // the server still has the call here, so no discard comes: after the wait, ours goes out
     failSendsAt(s, new Map([[0, () => fakeRpcError('CALL_PEER_INVALID', 400)]]));
+    const started = Date.now();
     out.sendSignalingData(packet(0));
     endedWith(await out.whenEnded(), { reason: 'disconnect', by: 'local', code: 'CALL_PEER_INVALID' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_900);
     endedWith(await inc.whenEnded(), { reason: 'disconnect', by: 'remote' });
   });
 
