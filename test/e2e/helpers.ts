@@ -1,7 +1,8 @@
 /** Two (or more) accounts on the fake Telegram, with real calls on loopback between them. */
 import { FakeTelegram, type FakeTelegramOptions } from '../../src/fake/index.js';
-import { TelegramCalls, type TelegramCallsOptions } from '../../src/index.js';
+import { TelegramCalls, type CallEndInfo, type TelegramCallsOptions } from '../../src/index.js';
 import { Call } from '../../src/call/call.js';
+import { liveNativeHandles } from '../../src/transport/native-handles.js';
 import { generateTone, toneFraction, type AudioFrame } from '../../src/media/index.js';
 
 export const ALICE = 1001n;
@@ -86,4 +87,140 @@ export function toneShare(pcm: Int16Array, frequency: number): number {
 
 export function activeTimers(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+}
+
+// ---- more accounts, bounded waits, lifecycle checks ----------------------------------------------
+
+/** Per-account option overrides for `phones()`-like setups. */
+export type PerAccount = Partial<Record<'alice' | 'bob' | 'carol', TelegramCallsOptions>>;
+
+/** Like `phones()`, with options that differ per account (e.g. one side's ring timeout). */
+export async function phonesWith(fake: FakeTelegramOptions, options: TelegramCallsOptions, per: PerAccount): Promise<Phones> {
+  const telegram = new FakeTelegram({ seed: 1, ...fake });
+  const make = (id: bigint, name: 'alice' | 'bob' | 'carol') =>
+    new TelegramCalls(telegram.createClient(id, name), { bindAddress: '127.0.0.1', ...options, ...per[name] });
+  const alice = make(ALICE, 'alice');
+  const bob = make(BOB, 'bob');
+  const carol = make(CAROL, 'carol');
+  await Promise.all([alice.start(), bob.start(), carol.start()]);
+  return {
+    telegram,
+    alice,
+    bob,
+    carol,
+    async close() {
+      await Promise.all([alice.stop(), bob.stop(), carol.stop()]);
+      telegram.close();
+    },
+  };
+}
+
+export interface Account {
+  readonly id: bigint;
+  readonly calls: TelegramCalls;
+}
+
+export interface Network {
+  readonly telegram: FakeTelegram;
+  readonly accounts: readonly Account[];
+  close(): Promise<void>;
+}
+
+/** `count` accounts (ids 2001, 2002, …) on one fake Telegram. */
+export async function network(
+  count: number,
+  fake: FakeTelegramOptions = {},
+  options: (index: number) => TelegramCallsOptions = () => ({}),
+): Promise<Network> {
+  const telegram = new FakeTelegram({ seed: 1, ...fake });
+  const accounts: Account[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = 2001n + BigInt(i);
+    accounts.push({ id, calls: new TelegramCalls(telegram.createClient(id, `user${i}`), { bindAddress: '127.0.0.1', ...options(i) }) });
+  }
+  await Promise.all(accounts.map((a) => a.calls.start()));
+  return {
+    telegram,
+    accounts,
+    async close() {
+      await Promise.all(accounts.map((a) => a.calls.stop()));
+      telegram.close();
+    },
+  };
+}
+
+/** Rejects with a clear message when `promise` does not settle within `ms`. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `condition` every 20 ms; false when it still does not hold after `ms`. */
+export async function eventually(condition: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (condition()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Resolves with the call's rejection (or throws if it resolved). */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection, the promise resolved');
+}
+
+/** `caller` calls `calleeId`; `callee` answers. Resolves when both are connected (bounded). */
+export async function connectCall(
+  caller: TelegramCalls,
+  callee: TelegramCalls,
+  calleeId: bigint,
+  ms = 10_000,
+): Promise<{ outgoing: Call; incoming: Call }> {
+  const incomingP = nextIncoming(callee);
+  const outgoing = await caller.call(calleeId);
+  const incoming = await within(incomingP, ms, 'incoming call');
+  await within(Promise.all([incoming.accept(), outgoing.whenConnected()]), ms, 'both sides connected');
+  return { outgoing, incoming };
+}
+
+/** Waits (bounded) for the end of a call and checks `call.ended` is the same info. */
+export async function ended(call: Call, ms = 10_000): Promise<CallEndInfo> {
+  const info = await within(call.whenEnded(), ms, `end of the ${call.direction} call`);
+  if (call.ended !== info) throw new Error('call.ended differs from the whenEnded() info');
+  if (call.state !== 'ended') throw new Error(`state ${call.state} after whenEnded()`);
+  return info;
+}
+
+/**
+ * A little audio passes `from` → `to`: a 440 Hz tone is played and `to` decodes it in most of the
+ * 100 ms windows of `ms` ms of received audio.
+ */
+export async function audioPasses(from: Call, to: Call, ms = 700): Promise<number> {
+  void playTone(from, 440, ms / 1000 + 0.5);
+  return toneShare(await collect(to, ms), 440);
+}
+
+/** Native handles and timers back to a baseline, waiting at most `ms` for late closes. */
+export async function settled(baseline: { handles: number; timers: number }, ms = 3_000): Promise<{ handles: number; timers: number }> {
+  await eventually(() => liveNativeHandles() <= baseline.handles && activeTimers() <= baseline.timers, ms);
+  return { handles: liveNativeHandles(), timers: activeTimers() };
+}
+
+export function resourceBaseline(): { handles: number; timers: number } {
+  return { handles: liveNativeHandles(), timers: activeTimers() };
 }

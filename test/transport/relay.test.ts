@@ -1,75 +1,29 @@
 /**
  * Relay-only calls (`p2p_allowed = false`) through a real TURN server on loopback: Debian's coturn
  * (`apt-get install coturn`), started about as in transport-v2.md §6. Without `turnserver` on the
- * PATH the suite is skipped loudly.
+ * PATH the suite is skipped loudly, except with CI=true, where it fails.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallTransport } from '../../src/transport/call-transport.js';
 import { iceServersFromConnections } from '../../src/transport/ice-servers.js';
 import { liveNativeHandles } from '../../src/transport/native-handles.js';
+import { startTurnServer, turnGate, type TurnServer } from '../helpers/turn-server.js';
 import { SignalingPipe } from './signaling-pipe.js';
 
-const hasTurnserver = spawnSync('sh', ['-c', 'command -v turnserver'], { encoding: 'utf8' }).status === 0;
-if (!hasTurnserver) console.warn('relay.test.ts skipped: no turnserver (apt-get install coturn)');
+const enabled = turnGate('relay.test.ts');
 
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
-describe.skipIf(!hasTurnserver)('CallTransport relay only, through TURN on loopback', () => {
-  let turn: ChildProcess | undefined;
+describe.skipIf(!enabled)('CallTransport relay only, through TURN on loopback', () => {
+  let turn: TurnServer | undefined;
   let port = 0;
 
   beforeAll(async () => {
-    port = await freeUdpPort();
-    const relayBase = 40000 + (port % 20000);
-    turn = spawn(
-      'turnserver',
-      [
-        '-n',
-        '--listening-ip=127.0.0.1',
-        // Relay addresses on another loopback IP than our ICE sockets: TURN permissions are per IP,
-        // so only then does the TURN server refuse a direct host → relay path, as it does for real
-        // (libdatachannel's relay policy only stops advertising non-relay candidates; libjuice
-        // still checks from its host socket).
-        '--relay-ip=127.0.0.2',
-        `--listening-port=${port}`,
-        `--min-port=${relayBase}`,
-        `--max-port=${relayBase + 200}`,
-        '--user=tg:secret:with:colons', // user `tg`, password `secret:with:colons`
-        '--realm=tgcall',
-        '--lt-cred-mech',
-        '--allow-loopback-peers',
-        '--no-cli',
-        '--no-tls',
-        '--no-dtls',
-        '--no-tcp',
-        '--log-file=stdout',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let log = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`turnserver did not start:\n${log}`)), 10_000);
-      turn!.stdout!.on('data', (d: Buffer) => {
-        log += d.toString();
-        if (log.includes('Total General servers')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      turn!.on('exit', (code) => reject(new Error(`turnserver exited with ${code}:\n${log}`)));
-    });
+    // Relay addresses on another loopback IP than our ICE sockets (see TurnServerOptions.relayIp).
+    turn = await startTurnServer({ listeningIp: '127.0.0.1', relayIp: '127.0.0.2', username: 'tg', password: 'secret:with:colons' });
+    port = turn.port;
   });
 
-  afterAll(() => {
-    turn?.kill('SIGTERM');
+  afterAll(async () => {
+    await turn?.stop();
   });
 
   it('connects over a relay/relay pair with servers from phoneConnectionWebrtc, and carries RTP', async () => {

@@ -1,0 +1,62 @@
+/**
+ * A relay-only call (`p2p_allowed = false`) through a real TURN server on loopback (coturn), with
+ * the server handed out the way Telegram does: a `phoneConnectionWebrtc` in the call's connection
+ * list. The peers bind 127.0.0.1; coturn listens and relays on 127.0.0.2, so a direct path between
+ * the peers' host sockets and the relays is refused by TURN permissions and only relay/relay works.
+ * Without `turnserver` the suite is skipped loudly, except with CI=true, where it fails.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTurnServer, turnGate, type TurnServer } from '../helpers/turn-server.js';
+import { BOB, collect, connectCall, ended, phones, playTone, resourceBaseline, settled, toneShare, type Phones } from './helpers.js';
+
+const enabled = turnGate('e2e/relay-only.test.ts');
+
+describe.skipIf(!enabled)('a relay-only call through TURN from the call’s connection list', () => {
+  let turn: TurnServer | undefined;
+  let p: Phones | undefined;
+
+  beforeAll(async () => {
+    turn = await startTurnServer({ listeningIp: '127.0.0.2', relayIp: '127.0.0.2', username: 'tgturn', password: 'pa:ss/word' });
+  });
+
+  afterEach(async () => {
+    await p?.close();
+    p = undefined;
+  });
+
+  afterAll(async () => {
+    await turn?.stop();
+  });
+
+  it('connects over a relay pair and carries a 440 Hz tone', async () => {
+    const baseline = resourceBaseline();
+    p = await phones({
+      p2pAllowed: false,
+      connections: [
+        { kind: 'webrtc', ip: turn!.ip, port: turn!.port, username: turn!.username, password: turn!.password, turn: true, stun: false },
+      ],
+    });
+    const { outgoing, incoming } = await connectCall(p.alice, p.bob, BOB, 15_000);
+    for (const call of [outgoing, incoming]) {
+      const pair = call.getStats().connection?.selectedCandidatePair;
+      expect(pair, `${call.direction} selected pair`).toBeTruthy();
+      // Relay-only: only relay candidates are offered, so both ends of the pair are TURN relays.
+      expect(pair!.local.type).toBe('relay');
+      expect(pair!.remote.type).toBe('relay');
+      expect(pair!.local.address).toBe('127.0.0.2');
+      expect(pair!.remote.address).toBe('127.0.0.2');
+    }
+
+    void playTone(outgoing, 440, 2.5);
+    void playTone(incoming, 880, 2.5);
+    const [atCallee, atCaller] = await Promise.all([collect(incoming, 2_000), collect(outgoing, 2_000)]);
+    expect(toneShare(atCallee, 440)).toBeGreaterThanOrEqual(0.9);
+    expect(toneShare(atCaller, 880)).toBeGreaterThanOrEqual(0.9);
+    console.log(`relay-only call connect ms: caller ${Math.round(outgoing.getStats().connectMs ?? -1)}, callee ${Math.round(incoming.getStats().connectMs ?? -1)}`);
+
+    const [out, inc] = await Promise.all([outgoing.hangup(), ended(incoming)]);
+    expect(out).toMatchObject({ reason: 'hangup', by: 'local', error: undefined });
+    expect(inc).toMatchObject({ reason: 'hangup', by: 'remote', error: undefined });
+    expect((await settled(baseline, 2_000)).handles).toBe(baseline.handles);
+  });
+});
