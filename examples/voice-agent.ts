@@ -8,7 +8,7 @@
  * With API_ID, API_HASH and SESSION set it answers real calls until Ctrl-C; otherwise the fake
  * Telegram's @peer calls it and talks in 1 s bursts, and the agent handles that one call.
  */
-import type { AudioFrame, Call } from '../src/index.js';
+import { concatSamples, type AudioFrame, type Call } from '../src/index.js';
 import { openAccount } from './account.js';
 
 const account = await openAccount({ role: 'call', speech: 'bursts', frequency: 440, seconds: 6 });
@@ -33,7 +33,7 @@ async function converse(call: Call): Promise<void> {
       turn = []; // under 200 ms of voice: a click, not a turn
       continue;
     }
-    const heard = concat(turn);
+    const heard = concatSamples(turn);
     turn = [];
     turns += 1;
     console.log(`turn ${turns}: heard ${(heard.length / 48).toFixed(0)} ms of speech, replying`);
@@ -43,15 +43,6 @@ async function converse(call: Call): Promise<void> {
   console.log(`call ended after ${turns} turns:`, call.ended?.reason);
 }
 
-function concat(chunks: Int16Array[]): Int16Array {
-  const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
 
 try {
   const calls = account.fake ? 1 : Infinity;

@@ -35,6 +35,7 @@ export {
   writeWavFile,
   WavFileWriter,
   generateTone,
+  concatSamples,
   ToneGenerator,
   toneFraction,
   detectTone,

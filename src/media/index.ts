@@ -17,5 +17,5 @@ export { parseWav, encodeWav, toPcm48k, readWavFile, writeWavFile, type WavAudio
 export { resample } from './resampler.js';
 export { ToneGenerator, generateTone, type ToneOptions } from './tone.js';
 export { goertzelPower, toneRatio, detectTone, toneFraction, type ToneDetection, type ToneDetectionOptions } from './goertzel.js';
-export { bytesToSamples, samplesToBuffer, downmixToMono, upmixToStereo, rmsDbfs } from './pcm.js';
+export { bytesToSamples, samplesToBuffer, concatSamples, downmixToMono, upmixToStereo, rmsDbfs } from './pcm.js';
 export { WavFileWriter } from './wav-file-writer.js';

@@ -60,3 +60,14 @@ export function isSilent(pcm: Int16Array): boolean {
   for (let i = 0; i < pcm.length; i += 1) if (pcm[i] !== 0) return false;
   return true;
 }
+
+/** Joins chunks of samples into one array. */
+export function concatSamples(parts: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}

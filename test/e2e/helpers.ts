@@ -3,7 +3,7 @@ import { FakeTelegram, type FakeTelegramOptions } from '../../src/fake/index.js'
 import { TelegramCalls, type CallEndInfo, type TelegramCallsOptions } from '../../src/index.js';
 import { Call } from '../../src/call/call.js';
 import { liveNativeHandles } from '../../src/transport/native-handles.js';
-import { generateTone, toneFraction, type AudioFrame } from '../../src/media/index.js';
+import { concatSamples, generateTone, toneFraction, type AudioFrame } from '../../src/media/index.js';
 
 export const ALICE = 1001n;
 export const BOB = 1002n;
@@ -21,23 +21,7 @@ export async function phones(
   fake: FakeTelegramOptions = {},
   options: TelegramCallsOptions = {},
 ): Promise<Phones> {
-  const telegram = new FakeTelegram({ seed: 1, ...fake });
-  const make = (id: bigint, name: string) =>
-    new TelegramCalls(telegram.createClient(id, name), { bindAddress: '127.0.0.1', ...options });
-  const alice = make(ALICE, 'alice');
-  const bob = make(BOB, 'bob');
-  const carol = make(CAROL, 'carol');
-  await Promise.all([alice.start(), bob.start(), carol.start()]);
-  return {
-    telegram,
-    alice,
-    bob,
-    carol,
-    async close() {
-      await Promise.all([alice.stop(), bob.stop(), carol.stop()]);
-      telegram.close();
-    },
-  };
+  return phonesWith(fake, options, {});
 }
 
 export function nextIncoming(calls: TelegramCalls): Promise<Call> {
@@ -69,13 +53,7 @@ export async function collect(call: Call, ms: number): Promise<Int16Array> {
     frames.push(next.value);
   }
   await iterator.return?.();
-  const out = new Int16Array(frames.reduce((n, f) => n + f.pcm.length, 0));
-  let offset = 0;
-  for (const f of frames) {
-    out.set(f.pcm, offset);
-    offset += f.pcm.length;
-  }
-  return out;
+  return concatSamples(frames.map((f) => f.pcm));
 }
 
 /** Fraction of 100 ms windows, from the first voiced one, in which `frequency` dominates. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyseTone, toneRatio } from './tone-detector.js';
+import { concatSamples } from '../../src/media/pcm.js';
 
 const RATE = 48000;
 
@@ -9,15 +10,6 @@ function sine(hz: number, seconds: number, amplitude = 0.5): Int16Array {
   return out;
 }
 
-function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 describe('tone detector', () => {
   it('gives a pure on-bin tone a ratio of ~1 and another tone ~0', () => {
@@ -27,7 +19,7 @@ describe('tone detector', () => {
   });
 
   it('skips leading silence and counts dominant windows after the first voiced one', () => {
-    const pcm = concat(new Int16Array(RATE / 2), sine(440, 2));
+    const pcm = concatSamples([new Int16Array(RATE / 2), sine(440, 2)]);
     const a = analyseTone(pcm, 440);
     expect(a.windows).toBe(25);
     expect(a.firstVoiced).toBe(5);
@@ -38,7 +30,7 @@ describe('tone detector', () => {
   });
 
   it('counts a silent gap after the tone started as not dominant', () => {
-    const pcm = concat(sine(440, 1), new Int16Array(RATE / 2), sine(440, 0.5));
+    const pcm = concatSamples([sine(440, 1), new Int16Array(RATE / 2), sine(440, 0.5)]);
     const a = analyseTone(pcm, 440);
     expect(a.analysed).toBe(20);
     expect(a.dominant).toBe(15);

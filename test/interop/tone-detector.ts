@@ -5,6 +5,7 @@
  * comfort noise, ntgcalls-peer.md §1.4); the content has to be checked.
  */
 import { readFileSync } from 'node:fs';
+import { toneRatio as libraryToneRatio } from '../../src/media/goertzel.js';
 
 export interface ToneOptions {
   sampleRate?: number;
@@ -33,30 +34,9 @@ export interface ToneAnalysis {
   rmsDbfs: number;
 }
 
-/** Goertzel power |X(f)|^2 of `length` samples from `start`. */
-export function goertzelPower(samples: Int16Array, start: number, length: number, freqHz: number, sampleRate: number): number {
-  const coeff = 2 * Math.cos((2 * Math.PI * freqHz) / sampleRate);
-  let s1 = 0;
-  let s2 = 0;
-  const end = Math.min(samples.length, start + length);
-  for (let i = start; i < end; i += 1) {
-    const s0 = (samples[i] ?? 0) + coeff * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return s1 * s1 + s2 * s2 - coeff * s1 * s2;
-}
-
-/** Share of the window's energy at `freqHz`: 2|X|^2 / (N * sum x^2), 1 for a pure on-bin tone. */
+/** Share of the window's energy at `freqHz` (1 for a pure on-bin tone): the library's Goertzel. */
 export function toneRatio(samples: Int16Array, start: number, length: number, freqHz: number, sampleRate: number): number {
-  let energy = 0;
-  const end = Math.min(samples.length, start + length);
-  for (let i = start; i < end; i += 1) {
-    const v = samples[i] ?? 0;
-    energy += v * v;
-  }
-  if (energy === 0) return 0;
-  return (2 * goertzelPower(samples, start, length, freqHz, sampleRate)) / (length * energy);
+  return libraryToneRatio(samples, freqHz, sampleRate, start, length);
 }
 
 export function analyseTone(samples: Int16Array, freqHz: number, options: ToneOptions = {}): ToneAnalysis {
@@ -82,7 +62,7 @@ export function analyseTone(samples: Int16Array, freqHz: number, options: ToneOp
       if (!voiced) continue;
       firstVoiced = w;
     }
-    const ratio = energy === 0 ? 0 : (2 * goertzelPower(samples, start, win, freqHz, rate)) / (win * energy);
+    const ratio = energy === 0 ? 0 : libraryToneRatio(samples, freqHz, rate, start, win);
     ratioSum += ratio;
     energySum += energy;
     if (voiced && ratio >= dominance) dominant += 1;

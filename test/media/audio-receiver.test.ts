@@ -3,6 +3,7 @@ import { AudioReceiver, type ReceivedFrame } from '../../src/media/audio-receive
 import { detectTone } from '../../src/media/goertzel.js';
 import { defaultOpusCodec } from '../../src/media/opus-codec.js';
 import type { RtpPacket } from '../../src/media/rtp.js';
+import { concatSamples } from '../../src/media/pcm.js';
 import { ToneGenerator } from '../../src/media/tone.js';
 
 const codec = defaultOpusCodec();
@@ -47,15 +48,6 @@ function playFrames(receiver: AudioReceiver, packets: RtpPacket[], frameMs: numb
   return frames;
 }
 
-function join(frames: Int16Array[]): Int16Array {
-  const out = new Int16Array(frames.reduce((n, f) => n + f.length, 0));
-  let o = 0;
-  for (const f of frames) {
-    out.set(f, o);
-    o += f.length;
-  }
-  return out;
-}
 
 describe('audio receiver', () => {
   it.each([10, 20, 40, 60, 120])('plays %i ms packets as continuous 20 ms frames', (frameMs) => {
@@ -63,7 +55,7 @@ describe('audio receiver', () => {
     const packets = peerPackets(frameMs, Math.ceil(3000 / frameMs));
     const frames = play(r, packets, frameMs, 3.5);
     expect(frames.every((f) => f.length === 960)).toBe(true);
-    const pcm = join(frames);
+    const pcm = concatSamples(frames);
     // From the first window after start-up to the end of the stream.
     const det = detectTone(pcm.subarray(48 * 400, 48 * 3000), 880);
     expect(det.fraction).toBe(1);
@@ -75,11 +67,11 @@ describe('audio receiver', () => {
   it('decodes stereo packets to stereo output, and to mono output', () => {
     const packets = peerPackets(60, 40, { channels: 2, freq: 440 });
     const stereo = new AudioReceiver({ decoder: codec.createDecoder(2) });
-    const s = join(play(stereo, packets, 60, 2.5));
+    const s = concatSamples(play(stereo, packets, 60, 2.5));
     expect(s.length).toBe(125 * 960 * 2);
     expect(detectTone(s.subarray(2 * 48 * 400, 2 * 48 * 2200), 440, { channels: 2 }).fraction).toBe(1);
     const mono = new AudioReceiver({ decoder: codec.createDecoder(1) });
-    const m = join(play(mono, packets, 60, 2.5));
+    const m = concatSamples(play(mono, packets, 60, 2.5));
     expect(detectTone(m.subarray(48 * 400, 48 * 2200), 440).fraction).toBe(1);
   });
 
@@ -87,7 +79,7 @@ describe('audio receiver', () => {
     const r = new AudioReceiver({ decoder: codec.createDecoder(1) });
     const packets = peerPackets(20, 150, { seq0: 65500, ts0: 0xffffffff - 960 * 60 });
     const frames = playFrames(r, packets, 20, 3.2);
-    const pcm = join(frames.map((f) => f.pcm));
+    const pcm = concatSamples(frames.map((f) => f.pcm));
     expect(detectTone(pcm.subarray(48 * 400, 48 * 3000), 880).fraction).toBe(1);
     expect(r.jitterStats.accepted).toBe(150);
     // Nothing concealed while the stream lasts (only after its end).
@@ -110,7 +102,7 @@ describe('audio receiver', () => {
     expect(r.stats.invalidPayloads).toBe(1);
     expect(r.stats.fecMs).toBeGreaterThanOrEqual(200);
     expect(frames.filter((f) => f.concealed).length).toBe(r.stats.concealedFrames);
-    const pcm = join(frames.map((f) => f.pcm));
+    const pcm = concatSamples(frames.map((f) => f.pcm));
     expect(detectTone(pcm.subarray(48 * 400, 48 * 3000), 880).fraction).toBeGreaterThanOrEqual(0.95);
   });
 

@@ -3,6 +3,7 @@ import { MediaError } from '../../src/errors.js';
 import { defaultOpusCodec, type OpusCodec, type OpusEncoderOptions } from '../../src/media/opus-codec.js';
 import { opusPacketInfo, opusPacketSamples } from '../../src/media/opus-packet.js';
 import { toneRatio } from '../../src/media/goertzel.js';
+import { concatSamples } from '../../src/media/pcm.js';
 import { ToneGenerator } from '../../src/media/tone.js';
 
 const base: OpusEncoderOptions = { channels: 1, bitrate: 32000, frameMs: 20, fec: true, packetLossPercent: 10, dtx: false, complexity: 5 };
@@ -17,15 +18,6 @@ function encodeTone(codec: OpusCodec, o: Partial<OpusEncoderOptions>, frames: nu
   return out;
 }
 
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 describe('opus packet TOC (RFC 6716 §3.1)', () => {
   it('sizes every configuration and frame count code', () => {
@@ -57,7 +49,7 @@ describe.each([
     const packets = encodeTone(codec, { frameMs }, Math.ceil(600 / frameMs));
     for (const p of packets) expect(opusPacketSamples(p)).toBe(48 * frameMs);
     const dec = codec.createDecoder(1);
-    const pcm = concat(packets.map((p) => dec.decode(p)));
+    const pcm = concatSamples(packets.map((p) => dec.decode(p)));
     dec.close();
     expect(pcm.length).toBe(packets.length * 48 * frameMs);
     expect(toneRatio(pcm, 880, 48000, 9600, 4800)).toBeGreaterThan(0.9);
@@ -67,12 +59,12 @@ describe.each([
     const stereo = encodeTone(codec, { channels: 2, bitrate: 64000 }, 20, 440);
     expect(opusPacketInfo(stereo[5]!)!.stereo).toBe(true);
     const d2 = codec.createDecoder(2);
-    const s = concat(stereo.map((p) => d2.decode(p)));
+    const s = concatSamples(stereo.map((p) => d2.decode(p)));
     expect(s.length).toBe(20 * 960 * 2);
     const left = s.filter((_, i) => i % 2 === 0);
     expect(toneRatio(left, 440, 48000, 4800, 4800)).toBeGreaterThan(0.9);
     const d1 = codec.createDecoder(1);
-    const m = concat(stereo.map((p) => d1.decode(p)));
+    const m = concatSamples(stereo.map((p) => d1.decode(p)));
     expect(m.length).toBe(20 * 960);
     expect(toneRatio(m, 440, 48000, 4800, 4800)).toBeGreaterThan(0.9);
     const mono = encodeTone(codec, {}, 10);
