@@ -142,7 +142,11 @@ async function answerCalls(
   for (let i = 1; i <= options.count; i += 1) {
     out(options.count > 1 ? `waiting for call ${i} of ${options.count}` : 'waiting for a call');
     const call = await withInterrupt(io, [], (signal) => nextIncoming(calls, signal));
-    if (!call) break;
+    if (!call) {
+      out('interrupted');
+      failures += 1;
+      break;
+    }
     out(`incoming call from ${call.peerUserId}, answering`);
     call.accept().catch(() => undefined);
     const record = options.record && i > 1 ? options.record.replace(/(\.wav)?$/i, `-${i}.wav`) : options.record;
@@ -174,7 +178,7 @@ function nextIncoming(calls: TelegramCalls, signal?: AbortSignal): Promise<Call 
  * Runs `body`; Ctrl-C hangs up `calls` (and stops waiting for a call). The handler is removed
  * afterwards so nothing keeps the process alive.
  */
-async function withInterrupt<T>(io: CliIo, calls: readonly Call[], body: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+async function withInterrupt<T>(io: CliIo, calls: readonly Call[], body: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const abort = new AbortController();
   const onInterrupt = (): void => {
     abort.abort();
@@ -182,21 +186,14 @@ async function withInterrupt<T>(io: CliIo, calls: readonly Call[], body: (signal
   };
   io.interrupts?.on('SIGINT', onInterrupt);
   try {
-    const result = body(abort.signal);
-    // waiting for a call ends with the interrupt; a running call ends through its hangup
-    return await (calls.length === 0
-      ? Promise.race([result, new Promise<undefined>((resolve) => abort.signal.addEventListener('abort', () => resolve(undefined)))])
-      : result);
+    // a running call ends through its hangup; waiting for a call ends through the signal
+    return await body(abort.signal);
   } finally {
     io.interrupts?.off('SIGINT', onInterrupt);
   }
 }
 
-function summarize(report: CallReport | undefined, audio: AudioArgs, out: (line: string) => void): boolean {
-  if (!report) {
-    out('interrupted');
-    return false;
-  }
+function summarize(report: CallReport, audio: AudioArgs, out: (line: string) => void): boolean {
   if (!report.connected) {
     const why = report.end.error ? `${report.end.error.code}: ${report.end.error.message}` : `${report.end.reason} by ${report.end.by}`;
     out(`the call did not connect (${why})`);
