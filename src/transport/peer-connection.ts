@@ -337,13 +337,8 @@ export class CallPeerConnection {
     quietly(() => (open = dc.isOpen()));
     if (!open) {
       this.log.debug('the data channel closed while it was announced');
-      this.dataChannel = undefined;
       quietly(() => dc.close());
-      for (const [key, entry] of this.channelReleases) {
-        if (entry.dc !== dc) continue;
-        this.channelReleases.delete(key);
-        abandonNativeObject(dc, entry.release);
-      }
+      this.abandonChannel(dc);
       on.closed(); // stops waiting for it (its handle now waits for the collector)
       return;
     }
@@ -356,9 +351,17 @@ export class CallPeerConnection {
    * collector.
    */
   private abandonChannels(): void {
-    for (const { dc, release } of this.channelReleases.values()) abandonNativeObject(dc, release);
-    this.channelReleases.clear();
-    this.dataChannel = undefined;
+    for (const { dc } of [...this.channelReleases.values()]) this.abandonChannel(dc);
+  }
+
+  /** Leaves `dc` to the collector, which releases its handle (see orphaned-handles.ts). */
+  private abandonChannel(dc: DataChannel): void {
+    for (const [key, entry] of this.channelReleases) {
+      if (entry.dc !== dc) continue;
+      this.channelReleases.delete(key);
+      abandonNativeObject(dc, entry.release);
+    }
+    if (this.dataChannel === dc) this.dataChannel = undefined;
   }
 
   /** Returns the callbacks, whose `closed` also ends the tracking of the channel. */
