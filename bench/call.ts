@@ -8,7 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import { TelegramCalls, type Call } from '../src/index.js';
 import { FakeTelegram } from '../src/fake/index.js';
-import { ToneGenerator } from '../src/media/index.js';
+import { toneFrames } from '../src/media/index.js';
 
 const quick = process.argv.includes('--quick');
 
@@ -27,11 +27,7 @@ function median(values: number[]): number {
 }
 
 function talk(call: Call, frequency: number): void {
-  const tone = new ToneGenerator({ frequency, amplitude: 0.4 });
-  const frames = function* (): Generator<Int16Array> {
-    while (call.state === 'connected') yield tone.next(960);
-  };
-  void call.audio.play(frames());
+  void call.audio.play(toneFrames({ frequency, amplitude: 0.4, more: () => call.state === 'connected' }));
 }
 
 /** `concurrent` calls set up at once, `seconds` of audio both ways, then hung up. */

@@ -6,7 +6,7 @@
 import { TelegramCalls, type TelegramCallsOptions } from '../call/telegram-calls.js';
 import type { Call } from '../call/call.js';
 import { FakeTelegram } from '../fake/index.js';
-import { ToneGenerator } from '../media/index.js';
+import { toneFrames } from '../media/index.js';
 
 export const FAKE_YOU_ID = 1001n;
 export const FAKE_PEER_ID = 1002n;
@@ -94,14 +94,11 @@ async function talk(
     return; // ended before connecting: nothing to say
   }
   later((o.seconds ?? 10) * 1000, () => void call.hangup().catch(() => undefined));
-  const tone = new ToneGenerator({ frequency: o.frequency ?? 880, amplitude: 0.4 });
-  const bursts = o.speech === 'bursts';
-  const silence = new Int16Array(960);
-  const frames = function* (): Generator<Int16Array> {
-    for (let i = 0; call.state === 'connected'; i += 1) {
-      // 50 frames = 1 s on, 1 s off
-      yield !bursts || Math.floor(i / 50) % 2 === 0 ? tone.next(960) : silence;
-    }
-  };
-  await call.audio.play(frames()).catch(() => undefined);
+  const frames = toneFrames({
+    frequency: o.frequency ?? 880,
+    amplitude: 0.4,
+    more: () => call.state === 'connected',
+    ...(o.speech === 'bursts' ? { burst: { onMs: 1000, offMs: 1000 } } : {}),
+  });
+  await call.audio.play(frames).catch(() => undefined);
 }

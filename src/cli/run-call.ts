@@ -4,7 +4,7 @@
  * time limit, and reports what happened.
  */
 import type { Call, CallEmoji, CallEndInfo } from '../call/call.js';
-import { readWavFile, ToneGenerator } from '../media/index.js';
+import { readWavFile, toneFrames } from '../media/index.js';
 import { LevelMeter } from './levels.js';
 import { ProgressLine, type ProgressOutput } from './progress.js';
 
@@ -94,7 +94,10 @@ export async function runCall(call: Call, plan: CallPlan): Promise<CallReport> {
       hangupTimer = setTimeout(() => void call.hangup().catch(() => undefined), Math.max(0, seconds * 1000));
     }
     if (file) void call.audio.play(metered(chunksOf(file), outMeter));
-    else if (plan.tone !== undefined) void call.audio.play(metered(toneChunks(plan.tone, call), outMeter));
+    else if (plan.tone !== undefined) {
+      const frequency = plan.tone;
+      void call.audio.play(metered(toneFrames({ frequency, amplitude: 0.5, more: () => call.state === 'connected' }), outMeter));
+    }
 
     const end = await call.whenEnded();
     const recordedMs = recorder ? await recorder.done : undefined;
@@ -127,12 +130,6 @@ async function meterIncoming(call: Call, meter: LevelMeter): Promise<void> {
 
 function* chunksOf(pcm: Int16Array): Generator<Int16Array> {
   for (let i = 0; i < pcm.length; i += FRAME_SAMPLES) yield pcm.subarray(i, i + FRAME_SAMPLES);
-}
-
-/** A tone for as long as the call lasts (the media session stops pulling when the call ends). */
-function* toneChunks(frequency: number, call: Call): Generator<Int16Array> {
-  const tone = new ToneGenerator({ frequency, amplitude: 0.5 });
-  while (call.state !== 'ended' && call.state !== 'ending') yield tone.next(FRAME_SAMPLES);
 }
 
 function* metered(source: Iterable<Int16Array>, meter: LevelMeter): Generator<Int16Array> {

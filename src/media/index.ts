@@ -15,7 +15,7 @@ export { VoiceActivityDetector, type VadOptions } from './vad.js';
 export { Pacer } from './pacer.js';
 export { parseWav, encodeWav, toPcm48k, readWavFile, writeWavFile, type WavAudio } from './wav.js';
 export { resample } from './resampler.js';
-export { ToneGenerator, generateTone, type ToneOptions } from './tone.js';
+export { ToneGenerator, generateTone, toneFrames, type ToneOptions } from './tone.js';
 export { goertzelPower, toneRatio, detectTone, toneFraction, type ToneDetection, type ToneDetectionOptions } from './goertzel.js';
 export { bytesToSamples, samplesToBuffer, concatSamples, downmixToMono, upmixToStereo, rmsDbfs } from './pcm.js';
 export { WavFileWriter } from './wav-file-writer.js';

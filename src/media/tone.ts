@@ -41,3 +41,19 @@ export function generateTone(o: ToneOptions & { durationMs: number }): Int16Arra
   const frames = Math.round(((o.sampleRate ?? 48000) * o.durationMs) / 1000);
   return new ToneGenerator(o).next(frames);
 }
+
+/**
+ * 20 ms frames (960 samples per channel) of a continuous tone for as long as `more()` is true —
+ * e.g. while a call is connected. With `burst`, the tone is on for `onMs` and silent for `offMs`,
+ * like turns of speech.
+ */
+export function* toneFrames(
+  o: ToneOptions & { readonly more: () => boolean; readonly burst?: { readonly onMs: number; readonly offMs: number } },
+): Generator<Int16Array> {
+  const tone = new ToneGenerator(o);
+  const silence = new Int16Array(960 * (o.channels ?? 1));
+  const period = o.burst ? o.burst.onMs + o.burst.offMs : 0;
+  for (let ms = 0; o.more(); ms += 20) {
+    yield !o.burst || ms % period < o.burst.onMs ? tone.next(960) : silence;
+  }
+}

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { MediaError } from '../../src/errors.js';
 import { detectTone, goertzelPower, toneFraction, toneRatio } from '../../src/media/goertzel.js';
 import { resample } from '../../src/media/resampler.js';
-import { generateTone, ToneGenerator } from '../../src/media/tone.js';
+import { generateTone, ToneGenerator, toneFrames } from '../../src/media/tone.js';
 import { VoiceActivityDetector } from '../../src/media/vad.js';
 import { encodeWav, parseWav, readWavFile, toPcm48k, writeWavFile } from '../../src/media/wav.js';
 import { PcmQueue } from '../../src/media/pcm-queue.js';
@@ -224,5 +224,23 @@ describe('streaming WAV writer', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('toneFrames', () => {
+  it('yields 20 ms tone frames while more() holds, with optional bursts of silence', () => {
+    let left = 100;
+    const steady = [...toneFrames({ frequency: 440, more: () => left-- > 0 })];
+    expect(steady).toHaveLength(100);
+    expect(steady.every((f) => f.length === 960)).toBe(true);
+    left = 100;
+    const bursts = [...toneFrames({ frequency: 440, more: () => left-- > 0, burst: { onMs: 200, offMs: 300 } })];
+    const voiced = bursts.map((f) => f.some((s) => s !== 0));
+    // 10 frames on, 15 off, repeated
+    expect(voiced.slice(0, 25)).toEqual([...Array(10).fill(true), ...Array(15).fill(false)]);
+    expect(voiced.filter(Boolean)).toHaveLength(40);
+    const joined = new Int16Array(steady.length * 960);
+    steady.forEach((f, i) => joined.set(f, i * 960));
+    expect(detectTone(joined, 440).fraction).toBe(1);
   });
 });
