@@ -47,7 +47,11 @@ function expectTonesBothWays(pair: NtgcallsPair, limit: { caller: number; callee
 for (const version of NTGCALLS_VERSIONS) {
   const enabled = interopGate(`ntgcalls ${version}`, checkNtgcallsPrereqs(version));
 
-  describe.skipIf(!enabled)(`ntgcalls ${version} <-> ntgcalls ${version} through the Node relay`, () => {
+  // ntgcalls 2.2.5 itself sometimes aborts ("libc++abi: Pure virtual function called") while its
+  // call ends — a crash inside the peer, seen a few times in hundreds of calls, not in tgcall. Two
+  // copies of it in one case double the odds: that version's harness check gets one retry.
+  const upstreamCrashRetry = version === '2.2.5' ? 1 : 0;
+  describe.skipIf(!enabled)(`ntgcalls ${version} <-> ntgcalls ${version} through the Node relay`, { retry: upstreamCrashRetry }, () => {
     let ns: Netns | undefined;
     let dir = '';
     let pair: NtgcallsPair | undefined;
