@@ -86,11 +86,13 @@ describe.skipIf(!enabled)(`ntgcalls_peer.py (${VERSION})`, () => {
     caller.accepted((await accept).gB);
     const { gA, fingerprint } = await confirm;
     const failure = callee.waitFor('peer_error');
+    // waiting for the report before it can come: the peer reports and exits right after the error
+    const report = callee.waitFor('report', undefined, 5_000);
     callee.confirm(gA, fingerprint ^ 1n);
     const err = await failure;
     expect(err.type).toBe('CryptoError');
     expect(err.message).toMatch(/fingerprint/i);
-    expect((await callee.waitFor('report', undefined, 5_000)).reason).toBe('key_exchange_failed');
+    expect((await report).reason).toBe('key_exchange_failed');
     expect(await callee.waitExit(5_000)).toBe(true);
     expect(callee.exitCode).toBe(2);
   });
