@@ -239,11 +239,22 @@ export class AudioReceiver {
   private takeFrame(): ReceivedFrame {
     const ch = this.channels;
     const need = this.frameSamples * ch;
-    const pcm = new Int16Array(need);
+    let pcm: Int16Array;
     let filled = 0;
     let concealed = false;
     let rtpTimestamp: number | undefined;
     let first = true;
+    const head = this.fifo[0];
+    if (head && head.offset === 0 && head.data.length === need) {
+      // The usual case, one decoded packet per frame: hand out the decoder's fresh array as is.
+      this.fifo.shift();
+      pcm = head.data;
+      filled = need;
+      concealed = head.concealed;
+      rtpTimestamp = head.rtpTimestamp;
+    } else {
+      pcm = new Int16Array(need);
+    }
     while (filled < need && this.fifo.length > 0) {
       const c = this.fifo[0]!;
       const n = Math.min(need - filled, c.data.length - c.offset);

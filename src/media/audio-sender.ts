@@ -108,6 +108,9 @@ export class AudioSender {
   private silentRun = 0;
   private silencePacket: Uint8Array | undefined;
   private endOfInput = false;
+  /** Extension element scratch, copied into each packet by serializeRtp. */
+  private readonly absSendTimeData = new Uint8Array(3);
+  private readonly twccData = new Uint8Array(2);
 
   private readonly s: AudioSenderStats = {
     packets: 0,
@@ -285,9 +288,9 @@ export class AudioSender {
 
   private packetize(payload: Uint8Array, timestamp: number, marker: boolean, nowMs: number): Buffer {
     const extensions: RtpExtension[] = [];
-    if (this.ext.absSendTime !== undefined) extensions.push({ id: this.ext.absSendTime, data: encodeAbsSendTime(nowMs) });
+    if (this.ext.absSendTime !== undefined) extensions.push({ id: this.ext.absSendTime, data: encodeAbsSendTime(nowMs, this.absSendTimeData) });
     if (this.ext.transportWideCc !== undefined) {
-      extensions.push({ id: this.ext.transportWideCc, data: encodeTransportSequence(this.twcc) });
+      extensions.push({ id: this.ext.transportWideCc, data: encodeTransportSequence(this.twcc, this.twccData) });
       this.twcc = (this.twcc + 1) & 0xffff;
     }
     const packet = serializeRtp({

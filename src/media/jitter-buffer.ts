@@ -123,6 +123,8 @@ export class JitterBuffer {
   private jitter = 0;
   private target: number;
   private targetDirty = true;
+  private minTransitMs = 0;
+  private readonly scratch = new Float64Array(TRANSIT_CAPACITY);
 
   private readonly s = {
     accepted: 0,
@@ -253,12 +255,21 @@ export class JitterBuffer {
     if (!this.targetDirty) return this.target;
     this.targetDirty = false;
     let spread = 0;
-    if (this.tCount > 1) {
-      const values = new Float64Array(this.tCount);
-      for (let k = 0; k < this.tCount; k += 1) values[k] = this.tValue[(this.tHead + k) % TRANSIT_CAPACITY]!;
-      values.sort();
-      const q = values[Math.min(values.length - 1, Math.ceil(0.95 * values.length) - 1)]!;
-      spread = q - values[0]!;
+    this.minTransitMs = 0; // only read with something buffered, i.e. some transit noted
+    const n = this.tCount;
+    if (n > 0) {
+      // Recomputed about once per output frame: a selection in a scratch array, not a full sort
+      // of a fresh one.
+      const values = this.scratch;
+      let min = Infinity;
+      for (let k = 0; k < n; k += 1) {
+        const v = this.tValue[(this.tHead + k) % TRANSIT_CAPACITY]!;
+        values[k] = v;
+        if (v < min) min = v;
+      }
+      const q = kthSmallest(values, n, Math.min(n - 1, Math.ceil(0.95 * n) - 1));
+      spread = q - min;
+      this.minTransitMs = min;
     }
     const desired = Math.max(spread, 3 * this.jitter) + MARGIN_MS;
     this.target = Math.min(this.maxDelay, Math.max(this.minDelay, desired));
@@ -334,15 +345,10 @@ export class JitterBuffer {
     }
   }
 
-  /** Fastest transit in the window (the path with no queuing). */
+  /** Fastest transit in the window (the path with no queuing); kept up to date by `targetDelayMs`. */
   private minTransit(): number {
-    if (this.tCount === 0) return 0; // only reachable with nothing buffered
-    let m = Infinity;
-    for (let k = 0; k < this.tCount; k += 1) {
-      const v = this.tValue[(this.tHead + k) % TRANSIT_CAPACITY]!;
-      if (v < m) m = v;
-    }
-    return m;
+    this.targetDelayMs();
+    return this.minTransitMs;
   }
 
   private enforceBounds(): void {
@@ -360,4 +366,30 @@ export class JitterBuffer {
       }
     }
   }
+}
+
+/** The k-th smallest (0-based) of `a[0..n)`, reordering them (Hoare's selection, O(n) on average). */
+function kthSmallest(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i += 1;
+      while (a[j]! > pivot) j -= 1;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i += 1;
+        j -= 1;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break; // j < k < i: a[k] equals the pivot
+  }
+  return a[k]!;
 }

@@ -192,7 +192,9 @@ export class MediaEngine {
       const due = this.outStart + this.outIndex * this.outFrameMs;
       this.outIndex += 1;
       produced += 1;
-      result.frames.push({ ...this.receiver.pull(due), timestamp: due });
+      const frame = this.receiver.pull(due) as OutputFrame; // a fresh object: stamp it in place
+      frame.timestamp = due;
+      result.frames.push(frame);
     }
     if (this.outStart + this.outIndex * this.outFrameMs <= nowMs) {
       const behind = Math.floor((nowMs - (this.outStart + this.outIndex * this.outFrameMs)) / this.outFrameMs) + 1;

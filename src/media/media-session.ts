@@ -1,8 +1,9 @@
 /**
- * The I/O edge of one call's audio: a `MediaEngine` plus the one pacing timer and the Node
- * streams. The transport hands in decrypted RTP/RTCP (`handleRtp`/`handleRtcp`) and receives
- * what to send through the sink; the application writes PCM to `input` (or `pushFrame`, or
- * `play(asyncIterable)`) and reads PCM from `output` (or `frames()`).
+ * The I/O edge of one call's audio: a `MediaEngine` plus its frame clock (a `Pacer`, whose timer
+ * the sessions of a process share) and the Node streams. The transport hands in decrypted
+ * RTP/RTCP (`handleRtp`/`handleRtcp`) and receives what to send through the sink; the application
+ * writes PCM to `input` (or `pushFrame`, or `play(asyncIterable)`) and reads PCM from `output`
+ * (or `frames()`).
  *
  * Nothing here throws into the transport: sink failures and bad packets are counted and logged,
  * and 'error' is emitted only when someone listens for it.
@@ -13,7 +14,7 @@ import { MediaError, toError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { MediaEngine, type MediaEngineOptions, type OutputFrame } from './media-engine.js';
 import type { MediaStats } from './media-stats.js';
-import { Pacer } from './pacer.js';
+import { frameGridStart, monotonicNow, Pacer } from './pacer.js';
 import { bytesToSamples, samplesToBuffer } from './pcm.js';
 
 export interface MediaSessionOptions extends MediaEngineOptions {
@@ -68,7 +69,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private carry: Uint8Array = new Uint8Array(0);
   private pendingWrite: (() => void) | undefined;
   private drainWaiters: (() => void)[] = [];
-  private outRing: Buffer[] = [];
+  private outRing: Int16Array[] = [];
   private outWanted = false;
   private outDropped = 0;
   private subscribers = new Set<FrameQueue>();
@@ -80,7 +81,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     super();
     this.engine = new MediaEngine(options);
     this.sink = sink;
-    this.now = options.now ?? (() => performance.timeOrigin + performance.now());
+    this.now = options.now ?? monotonicNow;
     this.log = options.logger ?? silentLogger;
     this.bytesPerSample = 2 * this.engine.channels;
     this.outCapacity = Math.max(1, options.outputBufferFrames ?? 50);
@@ -102,11 +103,12 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   /** Starts the frame clock: sending (silence until audio is written) and playout. */
   start(): void {
     if (this.isClosed || this.engine.isStarted) return;
-    this.engine.start(this.now());
+    // On the common frame grid, so that every session of the process shares one timer wake-up.
+    this.engine.start(frameGridStart(this.now()));
     this.pacer.start(this.engine.nextDeadline);
   }
 
-  /** Stops everything and releases the timer; idempotent. Sends a final RTCP report with BYE. */
+  /** Stops everything and leaves the frame clock (its timer ends with the last session); idempotent. Sends a final RTCP report with BYE. */
   close(): void {
     if (this.isClosed) return;
     const bye = this.engine.goodbye(this.now());
@@ -255,21 +257,28 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   }
 
   private deliver(f: OutputFrame): void {
-    const frame: AudioFrame = { pcm: f.pcm, timestamp: f.timestamp, voice: f.voice, concealed: f.concealed };
-    if (f.rtpTimestamp !== undefined) frame.rtpTimestamp = f.rtpTimestamp;
-
-    // Readable: our own bounded ring, pushed only as fast as the consumer reads.
-    const bytes = samplesToBuffer(f.pcm);
+    // Readable: our own bounded ring, pushed only as fast as the consumer reads (as bytes then).
     if (this.outWanted) {
-      this.outWanted = this.output.push(bytes);
+      this.outWanted = this.output.push(samplesToBuffer(f.pcm));
     } else {
-      this.outRing.push(bytes);
+      this.outRing.push(f.pcm);
       if (this.outRing.length > this.outCapacity) {
         this.outRing.shift();
         this.outDropped += 1;
       }
     }
 
+    if (this.subscribers.size > 0) this.deliverFrame(f);
+
+    if (f.voice !== this.voice) {
+      this.voice = f.voice;
+      this.emit(f.voice ? 'voice-start' : 'voice-end');
+    }
+  }
+
+  private deliverFrame(f: OutputFrame): void {
+    const frame: AudioFrame = { pcm: f.pcm, timestamp: f.timestamp, voice: f.voice, concealed: f.concealed };
+    if (f.rtpTimestamp !== undefined) frame.rtpTimestamp = f.rtpTimestamp;
     for (const q of this.subscribers) {
       if (q.waiter) {
         const w = q.waiter;
@@ -283,16 +292,11 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
         }
       }
     }
-
-    if (f.voice !== this.voice) {
-      this.voice = f.voice;
-      this.emit(f.voice ? 'voice-start' : 'voice-end');
-    }
   }
 
   private readOutput(): void {
     while (this.outRing.length > 0) {
-      if (!this.output.push(this.outRing.shift()!)) return;
+      if (!this.output.push(samplesToBuffer(this.outRing.shift()!))) return;
     }
     this.outWanted = !this.isClosed;
   }

@@ -45,10 +45,23 @@ export class PcmQueue {
 
   /**
    * Removes and returns exactly `n` samples, or `undefined` if fewer are queued — unless `pad`,
-   * then whatever is left comes back zero-padded to `n` (end of a source).
+   * then whatever is left comes back zero-padded to `n` (end of a source). The result may be a
+   * view on the queue's private copy of the input (already consumed, so the caller may keep it).
    */
   take(n: number, pad = false): Int16Array | undefined {
     if (this.size < n && (!pad || this.size === 0)) return undefined;
+    const head = this.chunks[0]!;
+    if (head.length - this.headOffset >= n) {
+      // The usual case (whole frames written): a view on our own copy, no allocation.
+      const view = head.subarray(this.headOffset, this.headOffset + n);
+      this.headOffset += n;
+      this.size -= n;
+      if (this.headOffset === head.length) {
+        this.chunks.shift();
+        this.headOffset = 0;
+      }
+      return view;
+    }
     const out = new Int16Array(n);
     let filled = 0;
     while (filled < n && this.chunks.length > 0) {

@@ -154,7 +154,9 @@ export function serializeRtp(p: RtpPacketInit): Buffer {
   }
   const extWords = Math.ceil(extBytes / 4);
   const headerLen = 12 + 4 * csrcs.length + (exts.length > 0 ? 4 + 4 * extWords : 0);
-  const out = Buffer.alloc(headerLen + p.payload.length);
+  // Every byte is written below; a packet this small comes from Node's shared pool, without an
+  // ArrayBuffer of its own to create and collect.
+  const out = Buffer.allocUnsafe(headerLen + p.payload.length);
   out[0] = 0x80 | (exts.length > 0 ? 0x10 : 0) | csrcs.length;
   out[1] = (p.marker ? 0x80 : 0) | (p.payloadType & 0x7f);
   out.writeUInt16BE(p.sequenceNumber & 0xffff, 2);
@@ -179,7 +181,8 @@ export function serializeRtp(p: RtpPacketInit): Buffer {
       out.set(e.data, o);
       o += e.data.length;
     }
-    o = headerLen; // zero padding to the word boundary is already there
+    out.fill(0, o, headerLen); // padding to the word boundary
+    o = headerLen;
   }
   out.set(p.payload, o);
   return out;
@@ -192,11 +195,15 @@ export function findExtension(p: RtpPacket, id: number): Uint8Array | undefined 
 
 /**
  * abs-send-time (webrtc.org/experiments/rtp-hdrext/abs-send-time): the send time in seconds as
- * 6.18 fixed point, i.e. the low 24 bits of (time * 2^18), wrapping every 64 s.
+ * 6.18 fixed point, i.e. the low 24 bits of (time * 2^18), wrapping every 64 s. Written into `out`
+ * when given (a sender reuses one array: `serializeRtp` copies it).
  */
-export function encodeAbsSendTime(nowMs: number): Uint8Array {
+export function encodeAbsSendTime(nowMs: number, out: Uint8Array = new Uint8Array(3)): Uint8Array {
   const v = Math.floor((nowMs * 262144) / 1000) & 0xffffff;
-  return Uint8Array.of(v >>> 16, (v >>> 8) & 0xff, v & 0xff);
+  out[0] = v >>> 16;
+  out[1] = (v >>> 8) & 0xff;
+  out[2] = v & 0xff;
+  return out;
 }
 
 /** The 24-bit abs-send-time value, or `undefined` if the element is not 3 bytes. */
@@ -206,8 +213,10 @@ export function decodeAbsSendTime(data: Uint8Array): number | undefined {
 }
 
 /** transport-wide-cc (draft-holmer-rmcat-transport-wide-cc-extensions-01): a 16-bit sequence number. */
-export function encodeTransportSequence(seq: number): Uint8Array {
-  return Uint8Array.of((seq >>> 8) & 0xff, seq & 0xff);
+export function encodeTransportSequence(seq: number, out: Uint8Array = new Uint8Array(2)): Uint8Array {
+  out[0] = (seq >>> 8) & 0xff;
+  out[1] = seq & 0xff;
+  return out;
 }
 
 export function decodeTransportSequence(data: Uint8Array): number | undefined {
