@@ -54,12 +54,7 @@ export class PcmQueue {
     if (head.length - this.headOffset >= n) {
       // The usual case (whole frames written): a view on our own copy, no allocation.
       const view = head.subarray(this.headOffset, this.headOffset + n);
-      this.headOffset += n;
-      this.size -= n;
-      if (this.headOffset === head.length) {
-        this.chunks.shift();
-        this.headOffset = 0;
-      }
+      this.consume(head, n);
       return view;
     }
     const out = new Int16Array(n);
@@ -69,14 +64,19 @@ export class PcmQueue {
       const m = Math.min(n - filled, head.length - this.headOffset);
       out.set(head.subarray(this.headOffset, this.headOffset + m), filled);
       filled += m;
-      this.headOffset += m;
-      this.size -= m;
-      if (this.headOffset === head.length) {
-        this.chunks.shift();
-        this.headOffset = 0;
-      }
+      this.consume(head, m);
     }
     return out;
+  }
+
+  /** Drops `m` samples from the front of `head`, the first chunk, and the chunk once it is used up. */
+  private consume(head: Int16Array, m: number): void {
+    this.headOffset += m;
+    this.size -= m;
+    if (this.headOffset === head.length) {
+      this.chunks.shift();
+      this.headOffset = 0;
+    }
   }
 
   clear(): void {
