@@ -40,6 +40,19 @@ export type {
   FakeTelegramOptions,
 } from './fake-telegram.js';
 export { FakeClient } from './fake-client.js';
+export { FakeReflector } from './fake-reflector.js';
+export type { FakeReflectorCounters, FakeReflectorOptions } from './fake-reflector.js';
+export { ReflectorRouter } from './reflector-router.js';
+export type {
+  ReflectorClientInfo,
+  ReflectorCounters,
+  ReflectorFlow,
+  ReflectorGrouping,
+  ReflectorInjection,
+  ReflectorRouterOptions,
+  ReflectorSink,
+  RouterSend,
+} from './reflector-router.js';
 export { SeededRandom } from './seeded-random.js';
 export { SignalingRelay } from './signaling-relay.js';
 export type { SignalingRelayOptions, SignalingRelayStats } from './signaling-relay.js';
