@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../src/logger.js';
 import { attachNtgcallsPeer, FakeTelegram, type CallSide } from './fake-telegram.js';
 import type { Netns } from './netns.js';
-import { NtgcallsPeer, type PeerReport } from './ntgcalls-peer.js';
+import { NtgcallsPeer, type PeerInit, type PeerReport, type PeerRtcServer } from './ntgcalls-peer.js';
 import type { NtgcallsVersion } from './prereqs.js';
 
 export interface PairOptions {
@@ -26,6 +26,10 @@ export interface PairOptions {
   versions?: string[];
   verbose?: boolean;
   logger?: Logger;
+  /** connect_p2p servers of each side (default none), e.g. a reflector entry with its peer tag. */
+  servers?: Partial<Record<CallSide, PeerRtcServer[]>>;
+  /** connect_p2p's p2p_allowed for both sides (default true). */
+  p2pAllowed?: boolean;
 }
 
 /** What the pair saw, for assertions. Times are Node's `performance.now()`. */
@@ -120,16 +124,21 @@ export async function startNtgcallsPair(options: PairOptions): Promise<NtgcallsP
     toneSeconds: options.toneSeconds ?? 5,
     maxLifetimeS: 60,
     ...(options.versions ? { versions: options.versions } : {}),
+    ...(options.p2pAllowed !== undefined ? { p2pAllowed: options.p2pAllowed } : {}),
+  };
+  const servers = (side: CallSide): Pick<PeerInit, 'servers'> => {
+    const list = options.servers?.[side];
+    return list ? { servers: list } : {};
   };
   try {
     if (options.key === 'dh') {
-      callee.init({ ...base, role: 'callee', uid: 2, toneHz: options.calleeHz ?? 880, rxPath: recordings.callee, dh: tg.getDhConfig() });
+      callee.init({ ...base, ...servers('callee'), role: 'callee', uid: 2, toneHz: options.calleeHz ?? 880, rxPath: recordings.callee, dh: tg.getDhConfig() });
       // The caller's `request` starts the exchange; FakeTelegram carries it on from there.
-      caller.init({ ...base, role: 'caller', uid: 1, toneHz: options.callerHz ?? 440, rxPath: recordings.caller, dh: tg.getDhConfig() });
+      caller.init({ ...base, ...servers('caller'), role: 'caller', uid: 1, toneHz: options.callerHz ?? 440, rxPath: recordings.caller, dh: tg.getDhConfig() });
     } else {
       const key = new Uint8Array(randomBytes(256));
-      callee.init({ ...base, role: 'callee', uid: 2, toneHz: options.calleeHz ?? 880, rxPath: recordings.callee });
-      caller.init({ ...base, role: 'caller', uid: 1, toneHz: options.callerHz ?? 440, rxPath: recordings.caller });
+      callee.init({ ...base, ...servers('callee'), role: 'callee', uid: 2, toneHz: options.calleeHz ?? 880, rxPath: recordings.callee });
+      caller.init({ ...base, ...servers('caller'), role: 'caller', uid: 1, toneHz: options.callerHz ?? 440, rxPath: recordings.caller });
       caller.skipKey(key, true);
       callee.skipKey(key, false);
     }

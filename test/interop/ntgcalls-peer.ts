@@ -29,6 +29,20 @@ export interface NtgcallsPeerOptions {
   startTimeoutMs?: number;
 }
 
+/** One ntgcalls `RTCServer`. With `peerTag` ntgcalls makes it a Telegram reflector (reflector.md §1). */
+export interface PeerRtcServer {
+  id: number;
+  ipv4: string;
+  ipv6?: string;
+  port: number;
+  username?: string;
+  password?: string;
+  turn?: boolean;
+  stun?: boolean;
+  tcp?: boolean;
+  peerTag?: Uint8Array;
+}
+
 export interface PeerInit {
   role: PeerRole;
   /** ntgcalls' call key; any int64 that fits a JS number. Default 1. */
@@ -49,6 +63,12 @@ export interface PeerInit {
   maxLifetimeS?: number;
   /** Period of unsolicited `stats` events once connected; 0 disables (default 1 s). */
   statsIntervalS?: number;
+  /** Servers for connect_p2p (default none). */
+  servers?: PeerRtcServer[];
+  /** connect_p2p's p2p_allowed (default true). */
+  p2pAllowed?: boolean;
+  /** 3.x custom_parameters JSON (e.g. `{"network_standalone_reflectors":true}`); ignored by 2.2.x. */
+  customParameters?: Record<string, unknown>;
 }
 
 interface Timed {
@@ -228,6 +248,22 @@ export class NtgcallsPeer extends EventEmitter<NtgcallsPeerEvents> {
       stats_interval_s: init.statsIntervalS ?? 1,
     };
     if (init.tonePath) msg.tone_path = init.tonePath;
+    if (init.servers) {
+      msg.servers = init.servers.map((x) => ({
+        id: x.id,
+        ipv4: x.ipv4,
+        ipv6: x.ipv6 ?? '',
+        port: x.port,
+        username: x.username ?? null,
+        password: x.password ?? null,
+        turn: x.turn ?? true,
+        stun: x.stun ?? false,
+        tcp: x.tcp ?? false,
+        peer_tag: x.peerTag ? b64(x.peerTag) : null,
+      }));
+    }
+    if (init.p2pAllowed !== undefined) msg.p2p_allowed = init.p2pAllowed;
+    if (init.customParameters) msg.custom_parameters = init.customParameters;
     if (init.dh) {
       msg.g = init.dh.g;
       msg.p = b64(init.dh.p);

@@ -9,9 +9,12 @@ may carry an `id`: the peer answers `done {id, op}` when it finishes, or `error 
 Ops
   init      {role: caller|callee, rx_path, uid=1, versions=["9.0.0","8.0.0"], tone_hz=440,
              tone_seconds=5, tone_path?, sample_rate=48000, channels=1, max_lifetime_s=60,
-             stats_interval_s=1, g?, p?, random?}
+             stats_interval_s=1, g?, p?, random?, servers=[], p2p_allowed=true,
+            custom_parameters?}
             create_p2p_call, tone file -> CAPTURE (FILE). With g and p (+ optional 256-byte
-            server `random`) a caller emits `request` at once.
+            server `random`) a caller emits `request` at once. `servers` are RTCServer fields
+            {id, ipv4, ipv6="", port, username?, password?, turn=true, stun=false, tcp=false,
+            peer_tag? (base64)}: with peer_tag, ntgcalls makes it a Telegram reflector.
   request   {g_a_hash}            callee: init_exchange -> `accept`
   accepted  {g_b}                 caller: exchange_keys -> `confirm`, [`emojis`], connect
   confirm   {g_a, fingerprint}    callee: exchange_keys (checks hash and fingerprint) -> `keyed`,
@@ -36,7 +39,7 @@ Events
           setup_ms, final_state, selected_version, signals_in, signals_out, call_s?, call_cpu_s?}
   done {id, op} | error {where, type, message, id?}
 
-Connect is connect_p2p(uid, [], versions, True[, None]) followed by PLAYBACK to rx_path (raw
+Connect is connect_p2p(uid, servers, versions, p2p_allowed[, custom_parameters]) followed by PLAYBACK to rx_path (raw
 s16le at sample_rate/channels, MICROPHONE slot). The process exits by itself when stdin closes,
 after `hangup`, or after max_lifetime_s (exit code 3); a watchdog kills it 10 s later still.
 """
@@ -324,6 +327,9 @@ class Peer:
         self.rx_path = str(msg["rx_path"])
         self.tone_path = str(msg.get("tone_path") or (self.rx_path + ".tone.raw"))
         self.cfg = {
+            "servers": [self._server(x) for x in msg.get("servers", [])],
+            "p2p_allowed": bool(msg.get("p2p_allowed", True)),
+            "custom_parameters": self._custom(msg.get("custom_parameters")),
             "versions": versions,
             "rate": rate,
             "channels": channels,
@@ -350,6 +356,24 @@ class Peer:
         if self.role == "caller" and self.dh is not None:
             g_a_hash = await self._ntg("init_exchange", self.uid, self.dh, None)
             self.out.emit("request", g_a_hash=b64(g_a_hash))
+
+    @staticmethod
+    def _custom(value: Any) -> Optional[str]:
+        # 3.x takes the JSON text; an object is serialised here.
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(value)
+
+    @staticmethod
+    def _server(x: Any) -> Any:
+        if not isinstance(x, dict):
+            raise ValueError("each server must be an object")
+        tag = unb64(x["peer_tag"], "peer_tag") if x.get("peer_tag") is not None else None
+        return ntgcalls.RTCServer(
+            int(x["id"]), str(x["ipv4"]), str(x.get("ipv6", "")), int(x["port"]),
+            x.get("username"), x.get("password"), bool(x.get("turn", True)), bool(x.get("stun", False)),
+            bool(x.get("tcp", False)), tag,
+        )
 
     def _media(self, path: str) -> Any:
         # Every argument given: 3.x declares no defaults; 2.2.x accepts the same positional form.
@@ -397,10 +421,11 @@ class Peer:
     async def _connect(self) -> None:
         versions = self.cfg["versions"]
         self.connect_started = time.monotonic()
+        servers, p2p = self.cfg["servers"], self.cfg["p2p_allowed"]
         if HAS_V3_API:
-            await self._ntg("connect_p2p", self.uid, [], versions, True, None)
+            await self._ntg("connect_p2p", self.uid, servers, versions, p2p, self.cfg["custom_parameters"])
         else:
-            await self._ntg("connect_p2p", self.uid, [], versions, True)
+            await self._ntg("connect_p2p", self.uid, servers, versions, p2p)
         self.p2p_connected = True
         connect_ms = (time.monotonic() - self.connect_started) * 1000.0
         # Received audio lands in the PLAYBACK microphone slot; set after connect_p2p (§1.4).
