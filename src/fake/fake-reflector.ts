@@ -46,13 +46,15 @@ export interface FakeReflectorCounters extends ReflectorCounters {
   tcpConnections: number;
   /** TCP connections closed for a framing error (bad prologue, oversize frame). */
   tcpFramingErrors: number;
-  /** Sends that failed (socket error, TCP connection gone). */
+  /** Sends that failed or were dropped (socket error, TCP connection gone or not reading). */
   sendErrors: number;
   /** Exceptions caught in a socket callback (should stay 0). */
   internalErrors: number;
 }
 
 const BIND_ATTEMPTS = 8;
+/** A TCP client that does not read is dropped to, not buffered for (tgcalls' RawTcpSocket drops too). */
+const MAX_TCP_BACKLOG = 256 * 1024;
 
 export class FakeReflector {
   readonly host: string;
@@ -244,7 +246,7 @@ export class FakeReflector {
         continue;
       }
       const socket = this.connections.get(sink.key);
-      if (!socket || socket.destroyed) {
+      if (!socket || socket.destroyed || socket.writableLength > MAX_TCP_BACKLOG) {
         this.extra.sendErrors++;
         continue;
       }

@@ -68,7 +68,7 @@ export interface ReflectorClientOptions {
   probeAfterSilenceMs?: number;
 }
 
-export interface Datagram {
+export interface ReflectorSend {
   readonly to: Endpoint;
   /** UDP: one datagram; TCP: bytes for the stream (framed, prologue included once). */
   readonly data: Uint8Array;
@@ -78,13 +78,13 @@ export type ReflectorClientEvent =
   /** First READY: signal our candidate `hostname`:`port` (once per client, as tgcalls does). */
   | { readonly type: 'ready'; readonly hostname: string; readonly port: number }
   | { readonly type: 'state'; readonly state: ReflectorClientState }
-  /** A payload the peer with port id `senderId` sent us through the reflector. */
+  /** A payload the peer with port id `senderId` sent us; it aliases the bytes given to `receive`. */
   | { readonly type: 'data'; readonly senderId: number; readonly payload: Uint8Array }
   /** TCP only: the stream cannot be read any further; close it and call `disconnected`. */
   | { readonly type: 'stream-error'; readonly error: TcpFramingError };
 
 export interface ReflectorClientOutput {
-  readonly send: Datagram[];
+  readonly send: ReflectorSend[];
   readonly events: ReflectorClientEvent[];
 }
 
@@ -144,16 +144,8 @@ export class ReflectorClient {
   readonly server: Endpoint;
   readonly transport: ReflectorTransport;
   readonly stats: ReflectorClientStats = {
-    packetsIn: 0,
-    bytesIn: 0,
-    packetsOut: 0,
-    bytesOut: 0,
-    hellosSent: 0,
-    repliesIn: 0,
-    dataIn: 0,
-    payloadBytesIn: 0,
-    dataOut: 0,
-    payloadBytesOut: 0,
+    ...{ packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, hellosSent: 0, repliesIn: 0 },
+    ...{ dataIn: 0, payloadBytesIn: 0, dataOut: 0, payloadBytesOut: 0 },
     dropped: { wrongSource: 0, short: 0, wrongTag: 0, badLength: 0, framing: 0, closed: 0, notConnected: 0, tooLarge: 0, badPeerId: 0 },
   };
   private readonly tag: Uint8Array;
@@ -265,6 +257,7 @@ export class ReflectorClient {
       return out;
     }
     this.stats.bytesIn += bytes.length;
+    // Stream bytes with no stream (a late chunk after `disconnected`) count as a wrong source.
     if (!this.linkUp || !sameEndpoint(from, this.server)) {
       this.stats.dropped.wrongSource++;
       return out;
