@@ -84,10 +84,14 @@ async function startCall(setup: CallSetup): Promise<{ fake: FakeReflector; pair:
   }
 }
 
-/** Both connected, 2 s of audio each way heard, then a clean hangup (unless `hangup` is false). */
+/**
+ * Both connected, 3 s of audio each way heard, then a clean hangup (unless `hangup` is false).
+ * 3 s, not 2: a 2.2.5 sender's first windows are sometimes not yet the clean tone, and with ~20
+ * windows two such ones fail the 90 % rule (seen once in 8 mixed calls).
+ */
 async function expectCallThroughFake(pair: NtgcallsPair, fake: FakeReflector, hangup = true): Promise<void> {
   await pair.connected(15_000);
-  const limit = { caller: await recordedAtLeast(pair.caller, 2), callee: await recordedAtLeast(pair.callee, 2) };
+  const limit = { caller: await recordedAtLeast(pair.caller, 3), callee: await recordedAtLeast(pair.callee, 3) };
   const flows = [...fake.flows.entries()].sort((a, b) => b[1].packets - a[1].packets);
   if (hangup) await pair.hangup('caller');
   expectTonesBothWays(pair, limit);
