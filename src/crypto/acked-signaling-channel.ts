@@ -6,12 +6,20 @@
  * in-order queue until the peer acks that exact seq. Service packets (0xFE first) carry pending
  * acks and the queued messages that are due for resending. The state machine never touches a
  * clock or a socket: time comes in as `now`, packets go out as return values.
+ *
+ * What one peer can make us do on receive is bounded (signaling-limits.ts): new messages decoded
+ * and bytes inflated per second, and pending acks. Over a budget a message is left unacked, so the
+ * peer resends it; every per-message step is O(1) or O(log n).
  */
-import { concatBytes, readUint32BE, writeUint32BE } from './bytes.js';
+import { concatBytes } from './bytes.js';
+import { ACK_ID, CUSTOM_HEADER_SIZE, CUSTOM_ID, parseBody, serializeAck, serializeCustom, serializeServiceHeader, SERVICE_HEADER_SIZE } from './acked-framing.js';
 import { PacketCipher, MSG_KEY_SIZE } from './packet-cipher.js';
 import { ReplayWindow } from './replay-window.js';
+import { AckRequiredWindow } from './ack-required-window.js';
 import { CryptoError } from '../errors.js';
 import { decodeSignalingPayload } from './signaling-payload.js';
+import { DEFAULT_SIGNALING_LIMITS, type SignalingLimits } from './signaling-limits.js';
+import { TokenBucket } from './token-bucket.js';
 import {
   counterExhausted,
   counterOf,
@@ -19,17 +27,9 @@ import {
   emptyStats,
   MAX_COUNTER,
   REQUIRES_ACK_BIT,
-  SINGLE_MESSAGE_BIT,
   type ChannelOutput,
   type SignalingChannel,
 } from './signaling-channel.js';
-
-const CUSTOM_ID = 0x7f;
-const EMPTY_ID = 0xfe;
-const ACK_ID = 0xff;
-const ACK_SIZE = 5;
-const CUSTOM_HEADER_SIZE = 9; // seq + type + length
-const MAX_INCOMING_MESSAGE = 1024 * 1024;
 
 export interface AckedChannelTimings {
   /** A queued message is not resent sooner than this after its last sending. */
@@ -51,6 +51,7 @@ export interface AckedChannelOptions {
   timings?: Partial<AckedChannelTimings>;
   /** Bound on queued unacked messages; beyond it `send` throws. */
   maxUnacked?: number;
+  limits?: Partial<SignalingLimits>;
 }
 
 interface QueuedMessage {
@@ -60,11 +61,8 @@ interface QueuedMessage {
   lastSent: number;
 }
 
-interface ParsedMessage {
-  readonly seq: number;
-  readonly type: typeof EMPTY_ID | typeof ACK_ID | typeof CUSTOM_ID;
-  readonly payload?: Uint8Array;
-}
+/** decode() result when a budget is spent: leave the message unacked for the peer to resend. */
+const OVER_BUDGET = Symbol('over budget');
 
 export class AckedSignalingChannel implements SignalingChannel {
   readonly mode = 'acked' as const;
@@ -74,17 +72,19 @@ export class AckedSignalingChannel implements SignalingChannel {
   private readonly maxPacketSize: number;
   private readonly timings: AckedChannelTimings;
   private readonly maxUnacked: number;
+  private readonly limits: SignalingLimits;
+  private readonly messageBudget: TokenBucket;
+  private readonly inflateBudget: TokenBucket;
   /** Set when the channel can no longer send (counter exhausted): the call must end. */
   fatalError: CryptoError | undefined;
 
   private counter = 0;
-  private readonly unacked: QueuedMessage[] = [];
-  private pendingAcks: number[] = [];
+  /** Our unacked messages by seq; a Map iterates in insertion order, which is seq order. */
+  private readonly unacked = new Map<number, QueuedMessage>();
+  /** Seqs to ack; a Set, so a message resent many times is acked once. */
+  private readonly pendingAcks = new Set<number>();
   private readonly incoming = new ReplayWindow();
-  /** Ack-requiring counters already received (registerSentAck), sorted ascending. */
-  private seenAckRequired: number[] = [];
-  /** Ack-requiring counters below this were all received already. */
-  private ackRequiredFloor = 0;
+  private readonly ackRequired = new AckRequiredWindow();
   private resendDeadline: number | undefined;
   private ackDeadline: number | undefined;
 
@@ -93,29 +93,32 @@ export class AckedSignalingChannel implements SignalingChannel {
     this.maxPacketSize = options.maxPacketSize ?? 16384;
     this.timings = { ...SIGNALING_TIMINGS, ...options.timings };
     this.maxUnacked = options.maxUnacked ?? 65536;
+    this.limits = { ...DEFAULT_SIGNALING_LIMITS, ...options.limits };
+    this.messageBudget = new TokenBucket(this.limits.incomingMessages);
+    this.inflateBudget = new TokenBucket(this.limits.inflate);
   }
 
   send(payload: Uint8Array, now: number): Uint8Array[] {
-    if (this.unacked.length >= this.maxUnacked) {
+    if (this.unacked.size >= this.maxUnacked) {
       throw new CryptoError('TOO_MANY_UNACKED', 'too many signaling messages waiting for an ack');
     }
     // Must also fit behind a service header (0xFE), or it could never be resent.
-    if (MSG_KEY_SIZE + 5 + CUSTOM_HEADER_SIZE + payload.length > this.maxPacketSize) {
+    if (MSG_KEY_SIZE + SERVICE_HEADER_SIZE + CUSTOM_HEADER_SIZE + payload.length > this.maxPacketSize) {
       throw new CryptoError('MESSAGE_TOO_LARGE', `signaling message of ${payload.length} bytes does not fit in a packet`);
     }
     const seq = (this.nextCounter() | REQUIRES_ACK_BIT) >>> 0;
     const serialized = serializeCustom(seq, payload);
     this.stats.messagesSent++;
-    if (this.unacked.length === 0) {
+    if (this.unacked.size === 0) {
       const parts = [serialized];
       let size = MSG_KEY_SIZE + serialized.length;
       size = this.appendAcks(parts, size);
-      this.unacked.push({ seq, serialized, lastSent: now });
+      this.unacked.set(seq, { seq, serialized, lastSent: now });
       return [this.finishPacket(parts, now)];
     }
     // Keep every ack-requiring message in order: queue it and resend the whole queue.
-    this.unacked.push({ seq, serialized, lastSent: 0 });
-    for (const queued of this.unacked) queued.lastSent = 0;
+    this.unacked.set(seq, { seq, serialized, lastSent: 0 });
+    for (const queued of this.unacked.values()) queued.lastSent = 0;
     return this.servicePackets(now);
   }
 
@@ -136,39 +139,58 @@ export class AckedSignalingChannel implements SignalingChannel {
 
     let newAckRequired = false;
     let firstAckRequired = true;
-    messages.forEach((message, index) => {
+    // Once a budget is spent the packet's remaining messages are left unread (and unacked, so the
+    // peer resends them); its acks are still taken, they cost O(1).
+    let unread = false;
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index]!;
       if (message.type === ACK_ID) {
         this.ackMine(message.seq);
-        return;
+        continue;
       }
-      if (message.type !== CUSTOM_ID) return;
-      let duplicate: boolean;
+      if (message.type !== CUSTOM_ID) continue;
+      if (!unread && (message.seq & REQUIRES_ACK_BIT) !== 0 && this.pendingAcks.size >= this.limits.maxPendingAcks) unread = true;
+      if (unread) {
+        this.stats.dropped.budget++;
+        continue;
+      }
+      const counter = counterOf(message.seq);
       if ((message.seq & REQUIRES_ACK_BIT) !== 0) {
-        duplicate = !this.registerAckRequired(counterOf(message.seq), firstAckRequired);
+        const first = firstAckRequired;
         firstAckRequired = false;
-        this.pendingAcks.push(message.seq);
-        if (!duplicate) newAckRequired = true;
+        if (this.ackRequired.has(counter)) {
+          this.pendingAcks.add(message.seq); // acked again: our ack may have been lost
+          this.stats.dropped.duplicate++;
+          continue;
+        }
+        const payload = this.decode(body.subarray(message.offset, message.offset + message.length), now);
+        if (payload === OVER_BUDGET) {
+          unread = true;
+          this.stats.dropped.budget++;
+          continue;
+        }
+        this.ackRequired.add(counter, first);
+        this.pendingAcks.add(message.seq);
+        newAckRequired = true;
+        if (payload) this.deliver(out, payload);
       } else {
-        duplicate = index > 0 && !this.incoming.accept(counterOf(message.seq));
+        if (index > 0 && !this.incoming.accept(counter)) {
+          this.stats.dropped.duplicate++;
+          continue;
+        }
+        // Never resent (no ack requested; tgcalls V2 sends none of these), so over budget it is lost.
+        const payload = this.decode(body.subarray(message.offset, message.offset + message.length), now);
+        if (payload === OVER_BUDGET) this.stats.dropped.budget++;
+        else if (payload) this.deliver(out, payload);
       }
-      if (duplicate) {
-        this.stats.dropped.duplicate++;
-        return;
-      }
-      const payload = decodeSignalingPayload(message.payload!);
-      if (!payload) {
-        this.stats.dropped.payload++;
-        return;
-      }
-      this.stats.messagesDelivered++;
-      out.messages.push(payload);
-    });
+    }
 
-    if (this.unacked.length === 0) this.resendDeadline = undefined;
-    if (this.pendingAcks.length > 0) {
+    if (this.unacked.size === 0) this.resendDeadline = undefined;
+    if (this.pendingAcks.size > 0) {
       // A new ack-requiring message is acked at once (tgcalls posts it with delay 0): the deadline
       // is `now`, so a reply sent before the timer runs carries the ack instead.
-      const deadline = newAckRequired ? now : now + this.timings.ackDelayMs;
+      const atOnce = newAckRequired || this.pendingAcks.size >= this.limits.maxPendingAcks;
+      const deadline = atOnce ? now : now + this.timings.ackDelayMs;
       if (this.ackDeadline === undefined || deadline < this.ackDeadline) this.ackDeadline = deadline;
     }
     return out;
@@ -195,13 +217,33 @@ export class AckedSignalingChannel implements SignalingChannel {
 
   /** Messages sent but not yet acknowledged by the peer. */
   get unackedCount(): number {
-    return this.unacked.length;
+    return this.unacked.size;
+  }
+
+  /** Acks waiting to be sent. */
+  get pendingAckCount(): number {
+    return this.pendingAcks.size;
   }
 
   private nextCounter(): number {
     if (this.counter >= MAX_COUNTER) throw counterExhausted();
     this.counter++;
     return this.counter;
+  }
+
+  /** The payload to deliver, undefined when it is dropped (counted), or OVER_BUDGET. */
+  private decode(payload: Uint8Array, now: number): Uint8Array | undefined | typeof OVER_BUDGET {
+    if (!this.messageBudget.take(1, now)) return OVER_BUDGET;
+    const decoded = decodeSignalingPayload(payload, this.inflateBudget, now);
+    if (decoded.ok) return decoded.payload;
+    if (decoded.reason === 'budget') return OVER_BUDGET;
+    this.stats.dropped.payload++;
+    return undefined;
+  }
+
+  private deliver(out: ChannelOutput, payload: Uint8Array): void {
+    this.stats.messagesDelivered++;
+    out.messages.push(payload);
   }
 
   /** Service packets from the receive path and timers, which must not throw. */
@@ -222,22 +264,23 @@ export class AckedSignalingChannel implements SignalingChannel {
    */
   private servicePackets(now: number): Uint8Array[] {
     const packets: Uint8Array[] = [];
-    for (let guard = 0; guard <= this.unacked.length + 1; guard++) {
-      if (this.pendingAcks.length === 0 && !this.unacked.some((m) => this.isDue(m, now))) break;
-      const seq = this.nextCounter();
-      const header = new Uint8Array(5);
-      writeUint32BE(header, 0, seq);
-      header[4] = EMPTY_ID;
-      const parts = [header];
-      let size = MSG_KEY_SIZE + header.length;
+    for (let guard = 0; guard <= this.unacked.size + 1; guard++) {
+      if (this.pendingAcks.size === 0 && !this.anyDue(now)) break;
+      const parts = [serializeServiceHeader(this.nextCounter())];
+      let size = MSG_KEY_SIZE + SERVICE_HEADER_SIZE;
       size = this.appendAcks(parts, size);
       const before = parts.length;
       size = this.appendDue(parts, size, now);
       if (parts.length === 1) break; // nothing fitted at all: avoid an empty loop
       packets.push(this.finishPacket(parts, now));
-      if (parts.length === before && this.pendingAcks.length === 0) break;
+      if (parts.length === before && this.pendingAcks.size === 0) break;
     }
     return packets;
+  }
+
+  private anyDue(now: number): boolean {
+    for (const message of this.unacked.values()) if (this.isDue(message, now)) return true;
+    return false;
   }
 
   private isDue(message: QueuedMessage, now: number): boolean {
@@ -245,22 +288,19 @@ export class AckedSignalingChannel implements SignalingChannel {
   }
 
   private appendAcks(parts: Uint8Array[], size: number): number {
-    let taken = 0;
-    while (taken < this.pendingAcks.length && size + ACK_SIZE <= this.maxPacketSize) {
-      const ack = new Uint8Array(ACK_SIZE);
-      writeUint32BE(ack, 0, this.pendingAcks[taken]!);
-      ack[4] = ACK_ID;
+    for (const seq of this.pendingAcks) {
+      const ack = serializeAck(seq);
+      if (size + ack.length > this.maxPacketSize) break;
       parts.push(ack);
-      size += ACK_SIZE;
-      taken++;
+      size += ack.length;
+      this.pendingAcks.delete(seq);
     }
-    this.pendingAcks = this.pendingAcks.slice(taken);
-    if (this.pendingAcks.length === 0) this.ackDeadline = undefined;
+    if (this.pendingAcks.size === 0) this.ackDeadline = undefined;
     return size;
   }
 
   private appendDue(parts: Uint8Array[], size: number, now: number): number {
-    for (const message of this.unacked) {
+    for (const message of this.unacked.values()) {
       if (!this.isDue(message, now)) break;
       if (size + message.serialized.length > this.maxPacketSize) break;
       if (message.lastSent !== 0) this.stats.resends++;
@@ -272,7 +312,7 @@ export class AckedSignalingChannel implements SignalingChannel {
   }
 
   private finishPacket(parts: Uint8Array[], now: number): Uint8Array {
-    if (this.unacked.length > 0 && this.resendDeadline === undefined) {
+    if (this.unacked.size > 0 && this.resendDeadline === undefined) {
       this.resendDeadline = now + this.timings.resendTimeoutMs;
     }
     this.stats.packetsSent++;
@@ -280,68 +320,6 @@ export class AckedSignalingChannel implements SignalingChannel {
   }
 
   private ackMine(seq: number): void {
-    const index = this.unacked.findIndex((m) => m.seq === seq);
-    if (index >= 0) this.unacked.splice(index, 1);
-  }
-
-  /**
-   * tgcalls registerSentAck: false when already seen. The first ack-requiring message of a packet
-   * is the sender's oldest unacked one, so every smaller counter was received: those are retired
-   * and remembered as a floor, which also catches a stale packet delayed past newer ones.
-   */
-  private registerAckRequired(counter: number, firstInPacket: boolean): boolean {
-    if (counter < this.ackRequiredFloor || this.seenAckRequired.includes(counter)) return false;
-    if (firstInPacket && counter > this.ackRequiredFloor) {
-      this.ackRequiredFloor = counter;
-      this.seenAckRequired = this.seenAckRequired.filter((c) => c >= counter);
-    }
-    const list = this.seenAckRequired;
-    let at = list.length;
-    while (at > 0 && list[at - 1]! > counter) at--;
-    list.splice(at, 0, counter);
-    if (list.length > 4096) list.splice(0, list.length - 4096);
-    return true;
-  }
-}
-
-function serializeCustom(seq: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(CUSTOM_HEADER_SIZE + payload.length);
-  writeUint32BE(out, 0, seq);
-  out[4] = CUSTOM_ID;
-  writeUint32BE(out, 5, payload.length);
-  out.set(payload, CUSTOM_HEADER_SIZE);
-  return out;
-}
-
-/** Splits a decrypted body into messages, or undefined when the framing is invalid (§5.3). */
-function parseBody(body: Uint8Array): ParsedMessage[] | undefined {
-  const messages: ParsedMessage[] = [];
-  if (body.length < 5) return undefined;
-  let offset = 0;
-  for (;;) {
-    const seq = readUint32BE(body, offset);
-    const first = messages.length === 0;
-    if (!first && (seq & SINGLE_MESSAGE_BIT) !== 0) return undefined;
-    const type = body[offset + 4]!;
-    offset += 5;
-    if (type === EMPTY_ID) {
-      if (!first) return undefined;
-      messages.push({ seq, type });
-    } else if (type === ACK_ID) {
-      if (first) return undefined;
-      messages.push({ seq, type });
-    } else if (type === CUSTOM_ID) {
-      if (offset + 4 > body.length) return undefined;
-      const length = readUint32BE(body, offset);
-      offset += 4;
-      if (length > MAX_INCOMING_MESSAGE || offset + length > body.length) return undefined;
-      messages.push({ seq, type, payload: body.subarray(offset, offset + length) });
-      offset += length;
-    } else {
-      return undefined;
-    }
-    if (offset === body.length) return messages;
-    if ((seq & SINGLE_MESSAGE_BIT) !== 0) return undefined;
-    if (body.length - offset < 5) return undefined;
+    this.unacked.delete(seq);
   }
 }

@@ -9,5 +9,7 @@ export * from './signaling-channel.js';
 export * from './acked-signaling-channel.js';
 export * from './raw-signaling-channel.js';
 export * from './signaling-payload.js';
+export * from './signaling-limits.js';
+export * from './token-bucket.js';
 export * from './signaling-versions.js';
 export * from './signaling-channel-runner.js';

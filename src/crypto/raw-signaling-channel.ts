@@ -1,16 +1,21 @@
 /**
  * Raw signaling framing (library version 7.0.0; the base of V3): body = be32(counter) || payload,
- * no acks and no resends (call-crypto-and-signaling.md §5.2).
+ * no acks and no resends (call-crypto-and-signaling.md §5.2). One message per packet; new messages
+ * decoded per second and bytes inflated are bounded like the acked channel's (signaling-limits.ts),
+ * but a message over budget is lost: nothing here resends it.
  */
 import { readUint32BE, writeUint32BE } from './bytes.js';
 import { PacketCipher } from './packet-cipher.js';
 import { ReplayWindow } from './replay-window.js';
 import { decodeSignalingPayload } from './signaling-payload.js';
+import { DEFAULT_SIGNALING_LIMITS, type SignalingLimits } from './signaling-limits.js';
+import { TokenBucket } from './token-bucket.js';
 import { counterExhausted, decryptCounted, emptyStats, MAX_COUNTER, type ChannelOutput, type SignalingChannel } from './signaling-channel.js';
 
 export interface RawChannelOptions {
   key: Uint8Array;
   isOutgoing: boolean;
+  limits?: Partial<Pick<SignalingLimits, 'incomingMessages' | 'inflate'>>;
 }
 
 export class RawSignalingChannel implements SignalingChannel {
@@ -19,10 +24,14 @@ export class RawSignalingChannel implements SignalingChannel {
   readonly fatalError = undefined;
   private readonly cipher: PacketCipher;
   private readonly incoming = new ReplayWindow();
+  private readonly messageBudget: TokenBucket;
+  private readonly inflateBudget: TokenBucket;
   private counter = 0;
 
   constructor(options: RawChannelOptions) {
     this.cipher = new PacketCipher(options.key, options.isOutgoing, 'signaling');
+    this.messageBudget = new TokenBucket(options.limits?.incomingMessages ?? DEFAULT_SIGNALING_LIMITS.incomingMessages);
+    this.inflateBudget = new TokenBucket(options.limits?.inflate ?? DEFAULT_SIGNALING_LIMITS.inflate);
   }
 
   send(payload: Uint8Array, _now: number): Uint8Array[] {
@@ -37,7 +46,7 @@ export class RawSignalingChannel implements SignalingChannel {
     return [this.cipher.encrypt(body)];
   }
 
-  receive(packet: Uint8Array, _now: number): ChannelOutput {
+  receive(packet: Uint8Array, now: number): ChannelOutput {
     const out: ChannelOutput = { packets: [], messages: [] };
     const body = decryptCounted(this.cipher, packet, this.stats);
     if (!body) return out;
@@ -47,13 +56,14 @@ export class RawSignalingChannel implements SignalingChannel {
       return out;
     }
     this.stats.packetsReceived++;
-    const payload = decodeSignalingPayload(body.subarray(4));
-    if (!payload) {
-      this.stats.dropped.payload++;
+    const decoded = this.messageBudget.take(1, now) ? decodeSignalingPayload(body.subarray(4), this.inflateBudget, now) : undefined;
+    if (!decoded || !decoded.ok) {
+      if (!decoded || decoded.reason === 'budget') this.stats.dropped.budget++;
+      else this.stats.dropped.payload++;
       return out;
     }
     this.stats.messagesDelivered++;
-    out.messages.push(payload);
+    out.messages.push(decoded.payload);
     return out;
   }
 

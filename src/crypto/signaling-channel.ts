@@ -22,14 +22,17 @@ export interface SignalingChannelStats {
   messagesDelivered: number;
   /** Messages resent because no ack arrived in time. */
   resends: number;
-  /** Incoming packets dropped, by reason. Never thrown. */
+  /** Incoming packets and messages dropped, by reason. Never thrown. */
   dropped: {
     size: number;
     msgKey: number;
     replay: number;
     malformed: number;
     duplicate: number;
+    /** Empty, corrupt or over-2-MiB payloads (§5.5). */
     payload: number;
+    /** Messages left unread because a budget was spent (messages/s, inflate bytes/s, pending acks). */
+    budget: number;
   };
 }
 
@@ -55,7 +58,7 @@ export function emptyStats(): SignalingChannelStats {
     messagesSent: 0,
     messagesDelivered: 0,
     resends: 0,
-    dropped: { size: 0, msgKey: 0, replay: 0, malformed: 0, duplicate: 0, payload: 0 },
+    dropped: { size: 0, msgKey: 0, replay: 0, malformed: 0, duplicate: 0, payload: 0, budget: 0 },
   };
 }
 
