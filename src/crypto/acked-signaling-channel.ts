@@ -7,12 +7,13 @@
  * acks and the queued messages that are due for resending. The state machine never touches a
  * clock or a socket: time comes in as `now`, packets go out as return values.
  *
- * What one peer can make us do on receive is bounded (signaling-limits.ts): new messages decoded
- * and bytes inflated per second, and pending acks. Over a budget a message is left unacked, so the
- * peer resends it; every per-message step is O(1) or O(log n).
+ * What one peer can cost is bounded (signaling-limits.ts): new messages decoded and bytes inflated
+ * per second, pending acks, packets and bytes sent per second, our unacked backlog, and how long
+ * the peer may ack nothing. Over an incoming budget a message is left unacked, so the peer resends
+ * it; over the outgoing budget a packet waits and leaves later, coalesced with what came since.
  */
 import { concatBytes } from './bytes.js';
-import { ACK_ID, CUSTOM_HEADER_SIZE, CUSTOM_ID, parseBody, serializeAck, serializeCustom, serializeServiceHeader, SERVICE_HEADER_SIZE } from './acked-framing.js';
+import { ACK_ID, ACK_SIZE, CUSTOM_HEADER_SIZE, CUSTOM_ID, parseBody, serializeAck, serializeCustom, serializeServiceHeader, SERVICE_HEADER_SIZE } from './acked-framing.js';
 import { PacketCipher, MSG_KEY_SIZE } from './packet-cipher.js';
 import { ReplayWindow } from './replay-window.js';
 import { AckRequiredWindow } from './ack-required-window.js';
@@ -49,7 +50,7 @@ export interface AckedChannelOptions {
   /** Outer packet limit including the 16-byte msg_key (16384 for signaling). */
   maxPacketSize?: number;
   timings?: Partial<AckedChannelTimings>;
-  /** Bound on queued unacked messages; beyond it `send` throws. */
+  /** Same as `limits.maxUnacked`. */
   maxUnacked?: number;
   limits?: Partial<SignalingLimits>;
 }
@@ -71,55 +72,84 @@ export class AckedSignalingChannel implements SignalingChannel {
   private readonly cipher: PacketCipher;
   private readonly maxPacketSize: number;
   private readonly timings: AckedChannelTimings;
-  private readonly maxUnacked: number;
   private readonly limits: SignalingLimits;
   private readonly messageBudget: TokenBucket;
   private readonly inflateBudget: TokenBucket;
-  /** Set when the channel can no longer send (counter exhausted): the call must end. */
+  private readonly packetBudget: TokenBucket;
+  private readonly byteBudget: TokenBucket;
+  /** Set when the channel cannot go on (see SignalingChannel.fatalError): the call must end. */
   fatalError: CryptoError | undefined;
 
   private counter = 0;
   /** Our unacked messages by seq; a Map iterates in insertion order, which is seq order. */
   private readonly unacked = new Map<number, QueuedMessage>();
+  private unackedBytes = 0;
+  /** When the queue last became non-empty or an ack retired one of its messages. */
+  private lastAckProgress = 0;
   /** Seqs to ack; a Set, so a message resent many times is acked once. */
   private readonly pendingAcks = new Set<number>();
   private readonly incoming = new ReplayWindow();
   private readonly ackRequired = new AckRequiredWindow();
   private resendDeadline: number | undefined;
   private ackDeadline: number | undefined;
+  /** The outgoing budget is spent until then; due work waits. */
+  private blockedUntil: number | undefined;
 
   constructor(options: AckedChannelOptions) {
     this.cipher = new PacketCipher(options.key, options.isOutgoing, 'signaling');
     this.maxPacketSize = options.maxPacketSize ?? 16384;
     this.timings = { ...SIGNALING_TIMINGS, ...options.timings };
-    this.maxUnacked = options.maxUnacked ?? 65536;
-    this.limits = { ...DEFAULT_SIGNALING_LIMITS, ...options.limits };
+    this.limits = { ...DEFAULT_SIGNALING_LIMITS, ...(options.maxUnacked !== undefined ? { maxUnacked: options.maxUnacked } : {}), ...options.limits };
     this.messageBudget = new TokenBucket(this.limits.incomingMessages);
     this.inflateBudget = new TokenBucket(this.limits.inflate);
+    this.packetBudget = new TokenBucket(this.limits.outgoingPackets);
+    this.byteBudget = new TokenBucket(this.limits.outgoingBytes);
+    if (this.byteBudget.capacity < this.maxPacketSize) throw new RangeError('limits.outgoingBytes.capacity must hold one full packet');
   }
 
+  /**
+   * Queues one message and returns what to send now (possibly nothing: the outgoing budget is
+   * spent, or the queue already fills a packet). Throws `CryptoError` for a message too large for
+   * a packet or an exhausted counter; a backlog over the limits ends the channel (`fatalError`).
+   */
   send(payload: Uint8Array, now: number): Uint8Array[] {
-    if (this.unacked.size >= this.maxUnacked) {
-      throw new CryptoError('TOO_MANY_UNACKED', 'too many signaling messages waiting for an ack');
-    }
     // Must also fit behind a service header (0xFE), or it could never be resent.
     if (MSG_KEY_SIZE + SERVICE_HEADER_SIZE + CUSTOM_HEADER_SIZE + payload.length > this.maxPacketSize) {
       throw new CryptoError('MESSAGE_TOO_LARGE', `signaling message of ${payload.length} bytes does not fit in a packet`);
     }
-    const seq = (this.nextCounter() | REQUIRES_ACK_BIT) >>> 0;
-    const serialized = serializeCustom(seq, payload);
-    this.stats.messagesSent++;
-    if (this.unacked.size === 0) {
-      const parts = [serialized];
-      let size = MSG_KEY_SIZE + serialized.length;
-      size = this.appendAcks(parts, size);
-      this.unacked.set(seq, { seq, serialized, lastSent: now });
-      return [this.finishPacket(parts, now)];
+    if (this.fatalError) return [];
+    const size = CUSTOM_HEADER_SIZE + payload.length;
+    if (this.unacked.size >= this.limits.maxUnacked || this.unackedBytes + size > this.limits.maxUnackedBytes) {
+      this.fail(new CryptoError('TOO_MANY_UNACKED', `the peer left ${this.unacked.size} signaling messages (${this.unackedBytes} bytes) unacknowledged`));
+      return [];
     }
-    // Keep every ack-requiring message in order: queue it and resend the whole queue.
-    this.unacked.set(seq, { seq, serialized, lastSent: 0 });
+    const seq = (this.nextCounter() | REQUIRES_ACK_BIT) >>> 0;
+    const message: QueuedMessage = { seq, serialized: serializeCustom(seq, payload), lastSent: 0 };
+    this.stats.messagesSent++;
+    const fitsBehindQueue = MSG_KEY_SIZE + SERVICE_HEADER_SIZE + this.unackedBytes + size <= this.maxPacketSize;
+    const wasEmpty = this.unacked.size === 0;
+    this.unacked.set(seq, message);
+    this.unackedBytes += size;
+    if (wasEmpty) {
+      this.lastAckProgress = now;
+      // Alone in the queue: the message itself opens the packet, pending acks follow (§5.3).
+      if (this.canSend(MSG_KEY_SIZE + size, now)) {
+        const parts = [message.serialized];
+        const packetSize = this.appendAcks(parts, MSG_KEY_SIZE + size, this.packetCap(now));
+        message.lastSent = now;
+        return [this.finishPacket(parts, packetSize, now)];
+      }
+      return this.flush(now); // defers it
+    }
+    if (!fitsBehindQueue) {
+      // The queue already fills a packet that must start with its oldest message (the receiver
+      // retires every counter below a packet's first one): sending now would only repeat that
+      // head. It leaves with the resend timer instead — tgcalls resends it here (issue 15, defect 4).
+      return [];
+    }
+    // Keep every ack-requiring message in order: the new one leaves behind the whole queue.
     for (const queued of this.unacked.values()) queued.lastSent = 0;
-    return this.servicePackets(now);
+    return this.flush(now);
   }
 
   receive(packet: Uint8Array, now: number): ChannelOutput {
@@ -145,7 +175,7 @@ export class AckedSignalingChannel implements SignalingChannel {
     for (let index = 0; index < messages.length; index++) {
       const message = messages[index]!;
       if (message.type === ACK_ID) {
-        this.ackMine(message.seq);
+        this.ackMine(message.seq, now);
         continue;
       }
       if (message.type !== CUSTOM_ID) continue;
@@ -197,22 +227,26 @@ export class AckedSignalingChannel implements SignalingChannel {
   }
 
   tick(now: number): Uint8Array[] {
-    let due = false;
-    if (this.ackDeadline !== undefined && now >= this.ackDeadline) {
-      this.ackDeadline = undefined;
-      due = true;
+    if (this.fatalError) return [];
+    const noAckAt = this.noAckDeadline();
+    if (noAckAt !== undefined && now >= noAckAt) {
+      this.fail(
+        new CryptoError('SIGNALING_NOT_ACKED', `the peer acknowledged none of ${this.unacked.size} signaling messages for ${now - this.lastAckProgress} ms`),
+      );
+      return [];
     }
+    let due = this.ackDeadline !== undefined && now >= this.ackDeadline;
     if (this.resendDeadline !== undefined && now >= this.resendDeadline) {
       this.resendDeadline = undefined;
       due = true;
     }
-    return due ? this.safeServicePackets(now) : [];
+    return due ? this.flush(now) : [];
   }
 
   nextDeadline(): number | undefined {
-    if (this.ackDeadline === undefined) return this.resendDeadline;
-    if (this.resendDeadline === undefined) return this.ackDeadline;
-    return Math.min(this.ackDeadline, this.resendDeadline);
+    let work = minDefined(this.ackDeadline, this.resendDeadline);
+    if (work !== undefined && this.blockedUntil !== undefined) work = Math.max(work, this.blockedUntil);
+    return minDefined(work, this.noAckDeadline());
   }
 
   /** Messages sent but not yet acknowledged by the peer. */
@@ -225,10 +259,21 @@ export class AckedSignalingChannel implements SignalingChannel {
     return this.pendingAcks.size;
   }
 
+  private noAckDeadline(): number | undefined {
+    return this.unacked.size > 0 && !this.fatalError ? this.lastAckProgress + this.limits.noAckTimeoutMs : undefined;
+  }
+
   private nextCounter(): number {
     if (this.counter >= MAX_COUNTER) throw counterExhausted();
     this.counter++;
     return this.counter;
+  }
+
+  private fail(error: CryptoError): void {
+    this.fatalError ??= error;
+    this.ackDeadline = undefined;
+    this.resendDeadline = undefined;
+    this.blockedUntil = undefined;
   }
 
   /** The payload to deliver, undefined when it is dropped (counted), or OVER_BUDGET. */
@@ -246,51 +291,69 @@ export class AckedSignalingChannel implements SignalingChannel {
     out.messages.push(payload);
   }
 
-  /** Service packets from the receive path and timers, which must not throw. */
-  private safeServicePackets(now: number): Uint8Array[] {
-    try {
-      return this.servicePackets(now);
-    } catch (error) {
-      this.fatalError = error instanceof CryptoError ? error : counterExhausted();
-      this.ackDeadline = undefined;
-      this.resendDeadline = undefined;
-      return [];
-    }
+  /** Whether a packet of `size` bytes fits the outgoing budget now. */
+  private canSend(size: number, now: number): boolean {
+    return this.packetBudget.available(now) >= 1 && this.byteBudget.available(now) >= size;
+  }
+
+  private packetCap(now: number): number {
+    return Math.min(this.maxPacketSize, this.byteBudget.available(now));
   }
 
   /**
-   * Service packets: 0xFE first, then pending acks, then the queued messages that are due, in
-   * order. More than one packet when the due messages do not fit in one (bounded by the queue).
+   * One service packet (0xFE first, then pending acks, then the queued messages that are due, in
+   * order from the oldest), if anything is due and the outgoing budget allows. Only one: a second
+   * packet could not start with the oldest message. Never throws (counter exhaustion is fatal).
    */
-  private servicePackets(now: number): Uint8Array[] {
-    const packets: Uint8Array[] = [];
-    for (let guard = 0; guard <= this.unacked.size + 1; guard++) {
-      if (this.pendingAcks.size === 0 && !this.anyDue(now)) break;
-      const parts = [serializeServiceHeader(this.nextCounter())];
-      let size = MSG_KEY_SIZE + SERVICE_HEADER_SIZE;
-      size = this.appendAcks(parts, size);
-      const before = parts.length;
-      size = this.appendDue(parts, size, now);
-      if (parts.length === 1) break; // nothing fitted at all: avoid an empty loop
-      packets.push(this.finishPacket(parts, now));
-      if (parts.length === before && this.pendingAcks.size === 0) break;
+  private flush(now: number): Uint8Array[] {
+    if (this.fatalError) return [];
+    const head = this.unacked.values().next().value;
+    const headDue = head !== undefined && this.isDue(head, now);
+    if (this.pendingAcks.size === 0 && !headDue) {
+      this.ackDeadline = undefined;
+      // Nothing due yet: look again when the oldest message may be resent. (Without this a resend
+      // timer that fired early left the queue waiting for the next packet, if any.)
+      if (head && this.resendDeadline === undefined) this.resendDeadline = head.lastSent + this.timings.minResendDelayMs;
+      return [];
     }
-    return packets;
-  }
-
-  private anyDue(now: number): boolean {
-    for (const message of this.unacked.values()) if (this.isDue(message, now)) return true;
-    return false;
+    const needed = MSG_KEY_SIZE + SERVICE_HEADER_SIZE + (this.pendingAcks.size > 0 ? ACK_SIZE : head!.serialized.length);
+    if (!this.canSend(needed, now)) {
+      if (this.blockedUntil === undefined || now >= this.blockedUntil) this.stats.sendsDeferred++;
+      this.blockedUntil = Math.max(this.packetBudget.readyAt(1, now), this.byteBudget.readyAt(needed, now));
+      this.resendDeadline ??= now;
+      return [];
+    }
+    this.blockedUntil = undefined;
+    let seq: number;
+    try {
+      seq = this.nextCounter();
+    } catch (error) {
+      this.fail(error instanceof CryptoError ? error : counterExhausted());
+      return [];
+    }
+    const parts = [serializeServiceHeader(seq)];
+    const cap = this.packetCap(now);
+    let size = this.appendAcks(parts, MSG_KEY_SIZE + SERVICE_HEADER_SIZE, cap);
+    size = this.appendDue(parts, size, now, cap);
+    this.ackDeadline = this.pendingAcks.size > 0 ? now : undefined;
+    const packet = this.finishPacket(parts, size, now);
+    const oldest = this.unacked.values().next().value;
+    if (oldest && this.isDue(oldest, now)) {
+      // It did not fit behind the acks or in the byte budget: it leaves as soon as it can.
+      this.resendDeadline = now;
+      this.blockedUntil = Math.max(this.packetBudget.readyAt(1, now), this.byteBudget.readyAt(MSG_KEY_SIZE + SERVICE_HEADER_SIZE + oldest.serialized.length, now));
+    }
+    return [packet];
   }
 
   private isDue(message: QueuedMessage, now: number): boolean {
     return message.lastSent === 0 || now >= message.lastSent + this.timings.minResendDelayMs;
   }
 
-  private appendAcks(parts: Uint8Array[], size: number): number {
+  private appendAcks(parts: Uint8Array[], size: number, cap: number): number {
     for (const seq of this.pendingAcks) {
       const ack = serializeAck(seq);
-      if (size + ack.length > this.maxPacketSize) break;
+      if (size + ack.length > cap) break;
       parts.push(ack);
       size += ack.length;
       this.pendingAcks.delete(seq);
@@ -299,10 +362,10 @@ export class AckedSignalingChannel implements SignalingChannel {
     return size;
   }
 
-  private appendDue(parts: Uint8Array[], size: number, now: number): number {
+  private appendDue(parts: Uint8Array[], size: number, now: number, cap: number): number {
     for (const message of this.unacked.values()) {
       if (!this.isDue(message, now)) break;
-      if (size + message.serialized.length > this.maxPacketSize) break;
+      if (size + message.serialized.length > cap) break;
       if (message.lastSent !== 0) this.stats.resends++;
       parts.push(message.serialized);
       size += message.serialized.length;
@@ -311,15 +374,27 @@ export class AckedSignalingChannel implements SignalingChannel {
     return size;
   }
 
-  private finishPacket(parts: Uint8Array[], now: number): Uint8Array {
+  private finishPacket(parts: Uint8Array[], size: number, now: number): Uint8Array {
     if (this.unacked.size > 0 && this.resendDeadline === undefined) {
       this.resendDeadline = now + this.timings.resendTimeoutMs;
     }
+    this.packetBudget.charge(1, now);
+    this.byteBudget.charge(size, now);
     this.stats.packetsSent++;
     return this.cipher.encrypt(concatBytes(...parts));
   }
 
-  private ackMine(seq: number): void {
+  private ackMine(seq: number, now: number): void {
+    const message = this.unacked.get(seq);
+    if (!message) return;
     this.unacked.delete(seq);
+    this.unackedBytes -= message.serialized.length;
+    this.lastAckProgress = now;
   }
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
 }

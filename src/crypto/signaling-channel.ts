@@ -22,6 +22,8 @@ export interface SignalingChannelStats {
   messagesDelivered: number;
   /** Messages resent because no ack arrived in time. */
   resends: number;
+  /** Times a due packet waited for the outgoing budget (signaling-limits.ts); it left later. */
+  sendsDeferred: number;
   /** Incoming packets and messages dropped, by reason. Never thrown. */
   dropped: {
     size: number;
@@ -47,7 +49,11 @@ export interface SignalingChannel {
   /** When `tick` next has work, or undefined when no timer is armed. */
   nextDeadline(): number | undefined;
   readonly stats: SignalingChannelStats;
-  /** Set once the channel cannot send any more (outgoing counter exhausted): end the call. */
+  /**
+   * Set once the channel cannot go on: outgoing counter exhausted (COUNTER_LIMIT), or, in acked
+   * mode, a peer that acks nothing (SIGNALING_NOT_ACKED) or lets too much wait (TOO_MANY_UNACKED).
+   * The call must end.
+   */
   readonly fatalError: CryptoError | undefined;
 }
 
@@ -58,6 +64,7 @@ export function emptyStats(): SignalingChannelStats {
     messagesSent: 0,
     messagesDelivered: 0,
     resends: 0,
+    sendsDeferred: 0,
     dropped: { size: 0, msgKey: 0, replay: 0, malformed: 0, duplicate: 0, payload: 0, budget: 0 },
   };
 }

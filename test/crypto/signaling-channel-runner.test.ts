@@ -56,3 +56,29 @@ describe('signaling channel runner (real timers)', () => {
     a.send(new Uint8Array([1]));
   });
 });
+
+describe('signaling channel runner: a peer that acks nothing', () => {
+  it('ends through onFatal with SIGNALING_NOT_ACKED after noAckTimeoutMs, having resent a bounded number of times', async () => {
+    const before = activeTimers();
+    const sent: Uint8Array[] = [];
+    const fatal: string[] = [];
+    const runner = new SignalingChannelRunner({
+      channel: new AckedSignalingChannel({ key, isOutgoing: true, timings, limits: { noAckTimeoutMs: 300 } }),
+      sendPacket: (p) => sent.push(p), // into the void: nothing is ever acked
+      onMessage: () => {},
+      onFatal: (e) => fatal.push(e.code),
+    });
+    runner.send(new TextEncoder().encode('{"@type":"InitialSetup"}'));
+    const deadline = Date.now() + 10_000;
+    while (fatal.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(fatal).toEqual(['SIGNALING_NOT_ACKED']);
+    // first sending + one resend per resendTimeoutMs (40 ms) at most, until 300 ms
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    expect(sent.length).toBeLessThanOrEqual(1 + Math.ceil(300 / timings.minResendDelayMs));
+    // the runner closed itself: no timer left, later input ignored
+    await new Promise((r) => setTimeout(r, 5));
+    expect(activeTimers()).toBeLessThanOrEqual(before);
+    runner.send(new Uint8Array([1]));
+    expect(fatal).toHaveLength(1);
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * The acked signaling channel against a peer that holds the call key and sends whatever it likes
- * (issue 15, defect 3; the figures are in bench/signaling-hostile.ts). Everything runs on a
+ * (issue 15, defects 3 and 4; the figures are in bench/signaling-hostile.ts). Everything runs on a
  * virtual clock: the bounds are asserted as counts and bytes, never as CPU time.
  */
 import { gzipSync } from 'node:zlib';
@@ -30,6 +30,7 @@ function messagesOf(packet: Uint8Array, type: 0x7f | 0xff): number[] {
     .filter((m) => m.type === type)
     .map((m) => m.seq);
 }
+const customSeqs = (packet: Uint8Array) => messagesOf(packet, 0x7f);
 
 describe('defect 3: the work one peer can cause is bounded', () => {
   it('a 128 KiB packet of 14 561 empty ack-requiring messages: the message budget is read, the rest left unread', () => {
@@ -145,5 +146,102 @@ describe('defect 3: the work one peer can cause is bounded', () => {
     channel.receive(peer.packet([{ counter: 7, payload: bomb('gzip', MAX_INFLATED_PAYLOAD + 1) }]), 0);
     expect(channel.stats.dropped.payload).toBe(1);
     expect(channel.pendingAckCount).toBe(1);
+  });
+});
+
+describe('defect 4: what we send to a peer that does not ack is bounded', () => {
+  /** The peer sends one small offer per `spacingMs` and never acks; we answer each with 600 bytes. */
+  function neverAcks(offers: number, spacingMs: number, channel = victim()) {
+    const peer = new HostilePeer(key, false);
+    const answer = new Uint8Array(600).fill(0x20);
+    const sent: { at: number; bytes: number }[] = [];
+    const emit = (packets: Uint8Array[], at: number) => packets.forEach((p) => sent.push({ at, bytes: p.length }));
+    let now = 0;
+    for (let i = 0; i < offers && !channel.fatalError; i++, now += spacingMs) {
+      const out = channel.receive(peer.single(text(`{"@type":"NegotiateChannels","exchangeId":"${i}"}`)), now);
+      for (const _ of out.messages) emit(channel.send(answer, now), now);
+      for (let t = now; t < now + spacingMs; t += Math.min(spacingMs, 50)) emit(channel.tick(t), t);
+    }
+    return { channel, sent, now };
+  }
+
+  it('2 000 offers 5 ms apart: packets and bytes stay within the outgoing budget, and the call ends', () => {
+    const { channel, sent, now } = neverAcks(2000, 5);
+    const seconds = now / 1000;
+    expect(sent.length).toBeLessThanOrEqual(limits.outgoingPackets.capacity + seconds * limits.outgoingPackets.perSecond);
+    const bytes = sent.reduce((n, p) => n + p.bytes, 0);
+    expect(bytes).toBeLessThanOrEqual(limits.outgoingBytes.capacity + seconds * limits.outgoingBytes.perSecond);
+    expect(channel.fatalError?.code).toBe('TOO_MANY_UNACKED'); // our answers piled up unacked
+    expect(channel.tick(now + 60_000)).toEqual([]);
+  });
+
+  it('one offer a second, never acked: the call ends after noAckTimeoutMs with SIGNALING_NOT_ACKED', () => {
+    const { channel, now } = neverAcks(600, 1000);
+    expect(channel.fatalError?.code).toBe('SIGNALING_NOT_ACKED');
+    expect(now).toBeLessThanOrEqual(limits.noAckTimeoutMs + 1000);
+    expect(channel.nextDeadline()).toBeUndefined();
+  });
+
+  it('a peer that acks slowly but steadily is never ended', () => {
+    const channel = victim();
+    const peer = new HostilePeer(key, false);
+    const acks: { at: number; seqs: number[] }[] = [];
+    for (let now = 0; now < 10 * limits.noAckTimeoutMs; now += 1000) {
+      // a message of ours every 20 s, each acked 45 s later: the queue is never empty
+      if (now % 20_000 === 0) {
+        for (const p of channel.send(text(`{"@type":"Candidates","n":${now}}`), now)) acks.push({ at: now + 45_000, seqs: customSeqs(p) });
+      }
+      while (acks[0] && acks[0].at <= now) channel.receive(peer.packet([], acks.shift()!.seqs), now);
+      channel.tick(now);
+    }
+    expect(channel.unackedCount).toBeGreaterThan(0);
+    expect(channel.fatalError).toBeUndefined();
+  });
+
+  it('while the unacked queue fills a packet, new messages do not resend its head', () => {
+    const channel = victim();
+    const big = new Uint8Array(12_000).fill(0x20);
+    expect(channel.send(big, 0)).toHaveLength(1);
+    let sent = channel.send(big, 10).length; // cannot join the first in one packet
+    for (let i = 0; i < 20; i++) sent += channel.send(text('{"@type":"Candidates"}'), 20 + i).length;
+    expect(sent).toBe(0); // each send repeated the 12 KiB head before the fix
+    expect(channel.unackedCount).toBe(22);
+    // the head leaves again with the resend timer, alone in its packet
+    const resent = channel.tick(channel.nextDeadline()!);
+    expect(resent.map(customSeqs)).toEqual([[(1 | REQUIRES_ACK_BIT) >>> 0]]);
+  });
+
+  it('a resend timer that fires before anything is due is re-armed (the queue is not left waiting)', () => {
+    const channel = victim();
+    channel.send(text('one'), 0); // lost; resend timer at 5 000
+    channel.send(text('two'), 4000); // both leave again at 4 000
+    expect(channel.tick(5000)).toEqual([]); // nothing due before 4 000 + 3 000
+    const next = channel.nextDeadline();
+    expect(next).toBe(7000);
+    const resent = channel.tick(next!);
+    expect(resent.flatMap(customSeqs)).toHaveLength(2);
+  });
+
+  it('the outgoing budget delays and coalesces, never drops: a burst of 100 messages arrives complete and in order', () => {
+    const a = victim();
+    const b = new AckedSignalingChannel({ key, isOutgoing: false });
+    const wire: { at: number; packet: Uint8Array; to: AckedSignalingChannel }[] = [];
+    const got: string[] = [];
+    let packets = 0;
+    for (let now = 0; now < 60_000 && got.length < 100; now += 10) {
+      if (now < 1000) {
+        for (const p of a.send(text(`${now / 10}`), now)) (packets++, wire.push({ at: now + 100, packet: p, to: b }));
+      }
+      for (const item of wire.filter((w) => w.at <= now)) {
+        wire.splice(wire.indexOf(item), 1);
+        const out = item.to.receive(item.packet, now);
+        if (item.to === b) got.push(...out.messages.map((m) => new TextDecoder().decode(m)));
+      }
+      for (const p of a.tick(now)) (packets++, wire.push({ at: now + 100, packet: p, to: b }));
+      for (const p of b.tick(now)) wire.push({ at: now + 100, packet: p, to: a });
+    }
+    expect(got).toEqual(Array.from({ length: 100 }, (_, i) => `${i}`));
+    expect(packets).toBeLessThan(100);
+    expect(a.stats.sendsDeferred).toBeGreaterThan(0);
   });
 });
