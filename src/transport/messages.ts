@@ -9,6 +9,22 @@
  * `ssrcs[]`) are numbers here and strings on the wire.
  */
 import { ProtocolError } from '../errors.js';
+import {
+  FieldError,
+  MAX_STRING_LENGTH,
+  UINT32_MAX,
+  asArray,
+  asObject,
+  isObject,
+  optionalArray,
+  optionalBoolean,
+  own,
+  requiredArray,
+  requiredString,
+  uint32Field,
+  type Json,
+  type JsonObject,
+} from './json-fields.js';
 
 export interface DtlsFingerprint {
   /** Hash algorithm as in SDP, e.g. `sha-256`. */
@@ -125,7 +141,7 @@ export const DEFAULT_MEDIA_STATE: MediaState = {
 /** Largest JSON payload accepted (the v2 framing caps a message at 1 MiB, call-crypto-and-signaling.md §5.3). */
 export const MAX_SIGNALING_MESSAGE_BYTES = 1024 * 1024;
 
-// Bounds on every array and string, far above anything tgcalls/ntgcalls send (ntgcalls: 19 video
+// Bounds on every array (strings: json-fields.ts), far above anything tgcalls/ntgcalls send (ntgcalls: 19 video
 // payload types, 5 feedback types), so a hostile message cannot make decoding loop for long.
 const LIMITS = {
   candidates: 256,
@@ -137,16 +153,7 @@ const LIMITS = {
   feedbackTypes: 32,
   parameters: 64,
   rtpExtensions: 64,
-  string: 4096,
 } as const;
-
-const UINT32_MAX = 0xffffffff;
-
-/** Thrown inside the decoder only; turned into a `ProtocolError` result at the boundary. */
-class FieldError extends Error {}
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
@@ -308,7 +315,7 @@ function parseCandidates(o: JsonObject): CandidatesMessage {
     const index = own(c, 'sdpMLineIndex');
     const candidate: { sdpString: string; sdpMid?: string; sdpMLineIndex?: number } = { sdpString };
     if (mid !== undefined && mid !== null) {
-      if (typeof mid !== 'string' || mid.length > LIMITS.string) throw new FieldError(`candidates[${i}].sdpMid is not a string`);
+      if (typeof mid !== 'string' || mid.length > MAX_STRING_LENGTH) throw new FieldError(`candidates[${i}].sdpMid is not a string`);
       candidate.sdpMid = mid;
     }
     if (index !== undefined && index !== null) {
@@ -394,7 +401,7 @@ function parsePayloadType(item: Json, at: string): PayloadType {
     for (const key of keys) {
       const value = params[key];
       // tgcalls: a non-string parameter value rejects the whole message.
-      if (typeof value !== 'string' || value.length > LIMITS.string || key.length > LIMITS.string) {
+      if (typeof value !== 'string' || value.length > MAX_STRING_LENGTH || key.length > MAX_STRING_LENGTH) {
         throw new FieldError(`${at}.parameters["${key.slice(0, 32)}"] is not a string`);
       }
       parameters.push([key, value]);
@@ -414,13 +421,6 @@ function parseMediaState(o: JsonObject): MediaStateMessage {
   };
 }
 
-function optionalBoolean(o: JsonObject, key: string, fallback: boolean): boolean {
-  const v = own(o, key);
-  if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw new FieldError(`${key} is not a boolean`);
-  return v;
-}
-
 function optionalVideoState(o: JsonObject, key: string): VideoState {
   const v = own(o, key);
   if (v === undefined) return 'inactive';
@@ -434,56 +434,6 @@ function optionalRotation(o: JsonObject): VideoRotation {
   if (v === undefined) return 0;
   if (typeof v !== 'number') throw new FieldError('videoRotation is not a number');
   return v === 90 || v === 180 || v === 270 ? v : 0;
-}
-
-/** A uint32 sent as a decimal string (tgcalls) or a JSON number (accepted by tgcalls too). */
-function uint32Field(v: Json | undefined, what: string): number {
-  if (typeof v === 'string') {
-    if (!/^[0-9]{1,10}$/.test(v)) throw new FieldError(`${what} is not a decimal uint32 string`);
-    const n = Number(v);
-    if (n > UINT32_MAX) throw new FieldError(`${what} ${v} exceeds uint32`);
-    return n;
-  }
-  if (typeof v === 'number') {
-    if (!Number.isInteger(v) || v < 0 || v > UINT32_MAX) throw new FieldError(`${what} is not a uint32`);
-    return v;
-  }
-  throw new FieldError(`${what} is missing or not a string/number`);
-}
-
-function own(o: JsonObject, key: string): Json | undefined {
-  return Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
-}
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function asObject(v: Json | undefined, what: string): JsonObject {
-  if (!isObject(v)) throw new FieldError(`${what} is not an object`);
-  return v;
-}
-
-function asArray(v: Json | undefined, what: string, max: number): Json[] {
-  if (!Array.isArray(v)) throw new FieldError(`${what} is not an array`);
-  if (v.length > max) throw new FieldError(`${what} has more than ${max} elements`);
-  return v;
-}
-
-function requiredArray(o: JsonObject, key: string, max: number, at = ''): Json[] {
-  return asArray(own(o, key), `${at}${key}`, max);
-}
-
-function optionalArray(o: JsonObject, key: string, max: number, at = ''): Json[] {
-  const v = own(o, key);
-  return v === undefined ? [] : asArray(v, `${at}${key}`, max);
-}
-
-function requiredString(o: JsonObject, key: string, at = ''): string {
-  const v = own(o, key);
-  if (typeof v !== 'string') throw new FieldError(`${at}${key} is missing or not a string`);
-  if (v.length > LIMITS.string) throw new FieldError(`${at}${key} is longer than ${LIMITS.string} characters`);
-  return v;
 }
 
 function error(code: string, message: string): DecodeResult {
