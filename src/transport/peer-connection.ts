@@ -16,8 +16,7 @@ import { Audio, PeerConnection, preload } from 'node-datachannel';
 import type { DataChannel, IceServer, SelectedCandidateInfo, Track } from 'node-datachannel';
 import { TransportError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { registerNativeHandle } from './native-handles.js';
-import { abandonNativeObject } from './orphaned-handles.js';
+import { HandleTracker, registerNativeHandle } from './native-handles.js';
 import { parseLocalDescription } from './sdp.js';
 import type { LocalDescriptionInfo, SdpSection } from './sdp.js';
 
@@ -90,19 +89,19 @@ export class CallPeerConnection {
   private readonly track: Track;
   private readonly extraTracks: Track[] = [];
   private dataChannel: DataChannel | undefined;
-  private readonly channelReleases = new Map<symbol, { readonly dc: DataChannel; readonly release: () => void }>();
+  private readonly handles: HandleTracker<DataChannel>;
   private dataOpen = false;
   private trackOpen = false;
   private closed = false;
-  private pending = 0;
-  private releasedResolve: (() => void) | undefined;
-  private readonly released: Promise<void>;
 
   constructor(options: CallPeerConnectionOptions) {
     this.log = options.logger;
     this.sink = options.sink;
     this.isOutgoing = options.isOutgoing;
-    this.released = new Promise((resolve) => (this.releasedResolve = resolve));
+    // An abandoned channel must not stay reachable from us (see HandleTracker).
+    this.handles = new HandleTracker<DataChannel>(this.log, (dc) => {
+      if (this.dataChannel === dc) this.dataChannel = undefined;
+    });
 
     let pc: PeerConnection;
     try {
@@ -118,7 +117,7 @@ export class CallPeerConnection {
       throw new TransportError('PEER_CONNECTION_FAILED', `cannot create the peer connection: ${toError(err).message}`, { cause: err });
     }
     this.pc = pc;
-    this.hold(registerNativeHandle('peer-connection'), (release) => {
+    this.handles.hold(registerNativeHandle('peer-connection'), (release) => {
       pc.onStateChange(
         this.guard((state: string) => {
           if (state === 'closed') release();
@@ -241,22 +240,8 @@ export class CallPeerConnection {
 
   /** Closes every native object; resolves when libdatachannel has released all of them (bounded wait). Idempotent. */
   close(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      this.closeNative();
-      if (this.pending === 0) {
-        this.releasedResolve?.();
-      } else {
-        const timer = setTimeout(() => {
-          this.log.warn('native handles not released in time', { pending: this.pending });
-          this.abandonChannels();
-          this.releasedResolve?.();
-        }, RELEASE_WAIT_MS);
-        timer.unref();
-        void this.released.then(() => clearTimeout(timer));
-      }
-    }
-    return this.released;
+    if (!this.closed) this.closeNative();
+    return this.handles.close(RELEASE_WAIT_MS);
   }
 
   private closeNative(): void {
@@ -288,7 +273,7 @@ export class CallPeerConnection {
   }
 
   private watchTrack(track: Track, primary: boolean): void {
-    this.hold(registerNativeHandle('track'), (release) => {
+    this.handles.hold(registerNativeHandle('track'), (release) => {
       track.onClosed(
         this.guard(() => {
           release();
@@ -329,7 +314,7 @@ export class CallPeerConnection {
       // Such a channel may never report closed (it already did, or it does not once its peer
       // connection is gone): close it, keep no callback on it and let the collector release it.
       quietly(() => dc.close());
-      abandonNativeObject(dc, registerNativeHandle('data-channel'));
+      this.handles.abandonUntracked(dc, 'data-channel');
       return;
     }
     const on = this.attachChannel(dc);
@@ -338,36 +323,17 @@ export class CallPeerConnection {
     if (!open) {
       this.log.debug('the data channel closed while it was announced');
       quietly(() => dc.close());
-      this.abandonChannel(dc);
+      this.handles.abandon(dc);
       on.closed(); // stops waiting for it (its handle now waits for the collector)
       return;
     }
     this.markDataOpen();
   }
 
-  /**
-   * Channels whose closed callback did not come after close(): nothing else will release them,
-   * so drop our references (our callbacks on them reach only `this`) and leave them to the
-   * collector.
-   */
-  private abandonChannels(): void {
-    for (const { dc } of [...this.channelReleases.values()]) this.abandonChannel(dc);
-  }
-
-  /** Leaves `dc` to the collector, which releases its handle (see orphaned-handles.ts). */
-  private abandonChannel(dc: DataChannel): void {
-    for (const [key, entry] of this.channelReleases) {
-      if (entry.dc !== dc) continue;
-      this.channelReleases.delete(key);
-      abandonNativeObject(dc, entry.release);
-    }
-    if (this.dataChannel === dc) this.dataChannel = undefined;
-  }
-
   /** Returns the callbacks, whose `closed` also ends the tracking of the channel. */
   private attachChannel(dc: DataChannel): { readonly closed: () => void } {
     this.dataChannel = dc;
-    const on = this.channelCallbacks(this.channelRelease(dc));
+    const on = this.channelCallbacks(this.handles.abandonableRelease(dc, 'data-channel'));
     try {
       dc.onClosed(on.closed);
     } catch (err) {
@@ -384,11 +350,11 @@ export class CallPeerConnection {
   /**
    * The callbacks of our data channel, built apart from `attachChannel` so that no callback's
    * scope holds the channel itself: node-datachannel keeps them alive until the channel reports
-   * closed, and a channel that never does must stay collectable (see `abandonChannels`).
+   * closed, and a channel that never does must stay collectable (see HandleTracker).
    */
   private channelCallbacks(release: () => void) {
     let releaseOnce: () => void = release;
-    this.hold(release, (r) => (releaseOnce = r));
+    this.handles.hold(release, (r) => (releaseOnce = r));
     return {
       closed: this.guard(() => {
         releaseOnce();
@@ -409,40 +375,6 @@ export class CallPeerConnection {
     if (this.dataOpen || this.closed) return;
     this.dataOpen = true;
     this.sink.dataChannelOpen();
-  }
-
-  /**
-   * The release of a data channel's handle, remembered until it runs (see `abandonChannels`).
-   * Keyed by a symbol: the returned function goes into the channel's own callback, and must not
-   * reach the channel, or the collector could never take it.
-   */
-  private channelRelease(dc: DataChannel): () => void {
-    const key = Symbol('data-channel');
-    const release = registerNativeHandle('data-channel');
-    this.channelReleases.set(key, { dc, release });
-    return () => {
-      if (this.channelReleases.delete(key)) release();
-    };
-  }
-
-  /** Counts a native object until its closed callback (installed by `install`) releases it. */
-  private hold(release: () => void, install: (release: () => void) => void): void {
-    this.pending++;
-    let done = false;
-    const releaseOnce = (): void => {
-      if (done) return;
-      done = true;
-      release();
-      this.pending--;
-      if (this.pending === 0 && this.closed) this.releasedResolve?.();
-    };
-    try {
-      install(releaseOnce);
-    } catch (err) {
-      // Without a closed callback the handle cannot be tracked; do not wait for it.
-      releaseOnce();
-      this.log.warn('cannot watch a native handle', { error: toError(err).message });
-    }
   }
 
   /** Wraps a callback given to node-datachannel: nothing may escape it. */
