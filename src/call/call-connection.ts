@@ -75,13 +75,15 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
 
     this.transport = new CallTransport({
       isOutgoing: ready.isOutgoing,
-      iceServers,
+      network: {
+        iceServers,
+        bindAddress: options.bindAddress,
+        portRange: options.portRange,
+        connectTimeoutMs: options.connectTimeoutMs,
+      },
       relayOnly: !ready.p2pAllowed,
       ssrc: options.ssrc,
       logger: this.log,
-      ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
-      ...(options.portRange ? { portRange: options.portRange } : {}),
-      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     });
 
     this.runner = new SignalingChannelRunner({

@@ -19,7 +19,6 @@
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { IceServer } from 'node-datachannel';
 import { TransportError, toError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import {
@@ -39,6 +38,7 @@ import {
   type NegotiationStep,
   type RemoteMediaParams,
 } from './negotiation.js';
+import type { NetworkOptions } from './network-options.js';
 import { CallPeerConnection, LOCAL_SECTIONS, type CandidatePair } from './peer-connection.js';
 import { classifyMediaPacket } from './rtp-demux.js';
 import {
@@ -61,20 +61,14 @@ export type CloseReason = 'local' | 'disconnect' | 'failed' | 'error';
 export interface CallTransportOptions {
   /** True on the side that placed the call (caller: ICE controlling, DTLS actpass → client). */
   readonly isOutgoing: boolean;
-  /** From `iceServersFromConnections(call.connections)`. */
-  readonly iceServers?: readonly (string | IceServer)[];
+  /** ICE servers, bind address, port range and connect timeout. */
+  readonly network?: NetworkOptions;
   /**
    * `p2p_allowed = false`: advertise relay candidates only (`iceTransportPolicy: 'relay'`). Note:
    * libdatachannel only filters the candidates it announces; libjuice still checks from its host
    * socket, which a real TURN server refuses (no permission for our host IP), so the path is relayed.
    */
   readonly relayOnly?: boolean;
-  /** Local address to bind ICE sockets to (tests bind 127.0.0.1: libjuice then gathers the loopback candidate). */
-  readonly bindAddress?: string;
-  /** Local UDP port range for ICE. */
-  readonly portRange?: { readonly begin: number; readonly end: number };
-  /** From `start()` to connected, and the longest tolerated loss of connectivity. Default 20000 (tgcalls). */
-  readonly connectTimeoutMs?: number;
   /** After connecting, how long MediaState waits for the data channel before going over signaling. Default 2000. */
   readonly dataChannelGraceMs?: number;
   readonly logger?: Logger;
@@ -199,7 +193,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
     this.options = options;
     this.isOutgoing = options.isOutgoing;
     this.log = (options.logger ?? silentLogger).child(options.isOutgoing ? 'transport:caller' : 'transport:callee');
-    this.connectTimeoutMs = options.connectTimeoutMs ?? 20_000;
+    this.connectTimeoutMs = options.network?.connectTimeoutMs ?? 20_000;
     this.dataChannelGraceMs = options.dataChannelGraceMs ?? 2_000;
     if (!(this.connectTimeoutMs > 0)) throw new RangeError('connectTimeoutMs must be positive');
     const ssrc = options.ssrc ?? randomInt(1, 0x1_0000_0000);
@@ -245,10 +239,8 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
       this.pc = new CallPeerConnection({
         name: this.isOutgoing ? 'tgcall-caller' : 'tgcall-callee',
         isOutgoing: this.isOutgoing,
-        iceServers: this.options.iceServers ?? [],
+        network: this.options.network ?? {},
         relayOnly: this.options.relayOnly ?? false,
-        ...(this.options.bindAddress !== undefined ? { bindAddress: this.options.bindAddress } : {}),
-        ...(this.options.portRange ? { portRange: this.options.portRange } : {}),
         ssrc: this.ssrc,
         payloadType: OPUS_PAYLOAD_TYPE,
         logger: this.log,

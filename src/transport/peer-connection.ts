@@ -13,10 +13,11 @@
  *   without `onStateChange`, keeps the process running after `close()`).
  */
 import { Audio, PeerConnection, preload } from 'node-datachannel';
-import type { DataChannel, IceServer, SelectedCandidateInfo, Track } from 'node-datachannel';
+import type { DataChannel, SelectedCandidateInfo, Track } from 'node-datachannel';
 import { TransportError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { HandleTracker, registerNativeHandle } from './native-handles.js';
+import type { NetworkOptions } from './network-options.js';
 import { parseLocalDescription } from './sdp.js';
 import type { LocalDescriptionInfo, SdpSection } from './sdp.js';
 
@@ -57,10 +58,9 @@ export interface PeerConnectionSink {
 export interface CallPeerConnectionOptions {
   readonly name: string;
   readonly isOutgoing: boolean;
-  readonly iceServers: readonly (string | IceServer)[];
+  /** ICE servers, bind address and port range (the connect timeout is not the peer connection's). */
+  readonly network: NetworkOptions;
   readonly relayOnly: boolean;
-  readonly bindAddress?: string;
-  readonly portRange?: { readonly begin: number; readonly end: number };
   readonly ssrc: number;
   readonly payloadType: number;
   readonly logger: Logger;
@@ -103,15 +103,17 @@ export class CallPeerConnection {
       if (this.dataChannel === dc) this.dataChannel = undefined;
     });
 
+    const { iceServers = [], bindAddress, portRange } = options.network;
     let pc: PeerConnection;
     try {
       pc = new PeerConnection(options.name, {
-        iceServers: [...options.iceServers],
+        iceServers: [...iceServers],
         // We drive offer/answer ourselves from the tgcalls JSON (recipe §5).
         disableAutoNegotiation: true,
         iceTransportPolicy: options.relayOnly ? 'relay' : 'all',
-        ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
-        ...(options.portRange ? { portRangeBegin: options.portRange.begin, portRangeEnd: options.portRange.end } : {}),
+        // The native side is given only what is set (an explicit undefined is not "unset" there).
+        ...(bindAddress !== undefined ? { bindAddress } : {}),
+        ...(portRange ? { portRangeBegin: portRange.begin, portRangeEnd: portRange.end } : {}),
       });
     } catch (err) {
       throw new TransportError('PEER_CONNECTION_FAILED', `cannot create the peer connection: ${toError(err).message}`, { cause: err });

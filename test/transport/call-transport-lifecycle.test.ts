@@ -33,8 +33,8 @@ describe('CallTransport resource lifecycle', () => {
     const baseline = resources();
     const connectTimes: number[] = [];
     for (let i = 0; i < 50; i++) {
-      const caller = new CallTransport({ isOutgoing: true, bindAddress: '127.0.0.1', connectTimeoutMs: 10_000 });
-      const callee = new CallTransport({ isOutgoing: false, bindAddress: '127.0.0.1', connectTimeoutMs: 10_000 });
+      const caller = new CallTransport({ isOutgoing: true, network: { bindAddress: '127.0.0.1', connectTimeoutMs: 10_000 } });
+      const callee = new CallTransport({ isOutgoing: false, network: { bindAddress: '127.0.0.1', connectTimeoutMs: 10_000 } });
       const pipe = new SignalingPipe(caller, callee);
       caller.start();
       callee.start();

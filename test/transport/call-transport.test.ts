@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 function transport(options: Partial<CallTransportOptions> & { isOutgoing: boolean }): CallTransport {
-  const t = new CallTransport({ bindAddress: '127.0.0.1', connectTimeoutMs: 10_000, ...options });
+  const t = new CallTransport({ network: { bindAddress: '127.0.0.1', connectTimeoutMs: 10_000 }, ...options });
   open.push(t);
   return t;
 }
@@ -363,7 +363,7 @@ describe('CallTransport signaling edge cases', () => {
 
 describe('CallTransport lifecycle', () => {
   it('ends with `disconnect` when the peer never answers (connect timeout)', async () => {
-    const { caller, callee } = pair({ drop: true }, { connectTimeoutMs: 300 });
+    const { caller, callee } = pair({ drop: true }, { network: { bindAddress: '127.0.0.1', connectTimeoutMs: 300 } });
     const states: TransportState[] = [];
     caller.on('state', (s) => states.push(s));
     const closed = once<CloseReason>(caller, 'closed');

@@ -33,7 +33,7 @@ describe.skipIf(!enabled)('CallTransport relay only, through TURN on loopback', 
       { relayOnly: true },
     );
     expect(iceServers).toEqual([{ hostname: '127.0.0.1', port, username: 'tg', password: 'secret:with:colons', relayType: 'TurnUdp' }]);
-    const options = { bindAddress: '127.0.0.1', iceServers, relayOnly: true, connectTimeoutMs: 15_000 };
+    const options = { network: { bindAddress: '127.0.0.1', iceServers, connectTimeoutMs: 15_000 }, relayOnly: true };
     const caller = new CallTransport({ isOutgoing: true, ssrc: 1111, ...options });
     const callee = new CallTransport({ isOutgoing: false, ssrc: 2222, ...options });
     const pipe = new SignalingPipe(caller, callee);
