@@ -39,7 +39,8 @@ import {
   type RemoteMediaParams,
 } from './negotiation.js';
 import type { NetworkOptions } from './network-options.js';
-import { CallPeerConnection, LOCAL_SECTIONS, type CandidatePair } from './peer-connection.js';
+import { CallPeerConnection } from './peer-connection.js';
+import { LOCAL_SECTIONS, type CandidatePair, type CreatePeerConnection, type PeerConnectionPort } from './peer-connection-port.js';
 import { classifyMediaPacket } from './rtp-demux.js';
 import {
   buildRemoteDescription,
@@ -76,6 +77,8 @@ export interface CallTransportOptions {
   readonly ssrc?: number;
   /** Random uint32 source for exchange ids (tests inject a seeded one). */
   readonly randomUint32?: () => number;
+  /** The peer connection; default: libdatachannel's (`CallPeerConnection`). Tests inject fakes. */
+  readonly createPeerConnection?: CreatePeerConnection;
 }
 
 export interface MediaParams {
@@ -145,7 +148,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
   private readonly connectTimeoutMs: number;
   private readonly dataChannelGraceMs: number;
   private readonly negotiation: ContentNegotiation;
-  private pc: CallPeerConnection | undefined;
+  private pc: PeerConnectionPort | undefined;
   private currentState: TransportState = 'new';
   private reason: CloseReason | undefined;
   private closePromise: Promise<void> | undefined;
@@ -236,7 +239,8 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
     // A 'state' listener may have closed us already.
     if (this.isClosed()) return;
     try {
-      this.pc = new CallPeerConnection({
+      const create = this.options.createPeerConnection ?? ((o) => new CallPeerConnection(o));
+      this.pc = create({
         name: this.isOutgoing ? 'tgcall-caller' : 'tgcall-callee',
         isOutgoing: this.isOutgoing,
         network: this.options.network ?? {},

@@ -4,6 +4,14 @@ export * from './sdp.js';
 export * from './ice-servers.js';
 export * from './rtp-demux.js';
 export { liveNativeHandles, liveNativeHandlesByKind, type NativeHandleKind } from './native-handles.js';
-export { preloadPeerConnections, type CandidateInfo, type CandidatePair } from './peer-connection.js';
+export { preloadPeerConnections } from './peer-connection.js';
+export type {
+  CandidateInfo,
+  CandidatePair,
+  CreatePeerConnection,
+  PeerConnectionOptions,
+  PeerConnectionPort,
+  PeerConnectionSink,
+} from './peer-connection-port.js';
 export type { NetworkOptions, PortRange } from './network-options.js';
 export * from './call-transport.js';

@@ -1,7 +1,8 @@
 /**
  * The node-datachannel edge: one libdatachannel `PeerConnection` per call with one bundled
  * transport carrying the audio track (Opus, our SSRC) and the SCTP data channel `data`
- * (transport-v2.md §5). Thin: it knows no JSON and no negotiation; `CallTransport` drives it.
+ * (transport-v2.md §5). Thin: it knows no JSON and no negotiation; `CallTransport` drives it
+ * through `PeerConnectionPort` (peer-connection-port.ts, which also holds the section layout).
  *
  * Rules this file enforces:
  * - every callback handed to node-datachannel catches everything (an exception escaping one aborts
@@ -17,17 +18,17 @@ import type { DataChannel, SelectedCandidateInfo, Track } from 'node-datachannel
 import { TransportError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { HandleTracker, registerNativeHandle } from './native-handles.js';
-import type { NetworkOptions } from './network-options.js';
+import {
+  AUDIO_MID,
+  type CandidateInfo,
+  type CandidatePair,
+  type PeerConnectionOptions,
+  type PeerConnectionPort,
+  type PeerConnectionSink,
+} from './peer-connection-port.js';
 import { parseLocalDescription } from './sdp.js';
-import type { LocalDescriptionInfo, SdpSection } from './sdp.js';
+import type { LocalDescriptionInfo } from './sdp.js';
 
-/** Our fixed section layout: audio first, then the data channel (libdatachannel's order for addTrack + createDataChannel). */
-export const AUDIO_MID = '0';
-export const DATA_MID = '1';
-export const LOCAL_SECTIONS: readonly SdpSection[] = [
-  { kind: 'audio', mid: AUDIO_MID },
-  { kind: 'application', mid: DATA_MID },
-];
 export const DATA_CHANNEL_LABEL = 'data';
 
 /** How long `close()` waits for libdatachannel's closed callbacks before giving up on them. */
@@ -42,46 +43,8 @@ export function preloadPeerConnections(): void {
   preload();
 }
 
-export interface PeerConnectionSink {
-  /** A local ICE candidate, `candidate:…` without `a=`. */
-  localCandidate(sdpString: string): void;
-  /** libdatachannel peer connection state: new, connecting, connected, disconnected, failed, closed. */
-  stateChange(state: string): void;
-  /** A decrypted RTP or RTCP packet from the audio track. */
-  media(packet: Buffer): void;
-  dataChannelOpen(): void;
-  dataChannelMessage(message: string | Buffer): void;
-  dataChannelClosed(): void;
-  error(err: Error): void;
-}
-
-export interface CallPeerConnectionOptions {
-  readonly name: string;
-  readonly isOutgoing: boolean;
-  /** ICE servers, bind address and port range (the connect timeout is not the peer connection's). */
-  readonly network: NetworkOptions;
-  readonly relayOnly: boolean;
-  readonly ssrc: number;
-  readonly payloadType: number;
-  readonly logger: Logger;
-  readonly sink: PeerConnectionSink;
-}
-
-export interface CandidateInfo {
-  readonly address: string;
-  readonly port: number;
-  readonly type: string;
-  readonly transportType: string;
-  readonly candidate: string;
-  readonly priority: number;
-}
-
-export interface CandidatePair {
-  readonly local: CandidateInfo;
-  readonly remote: CandidateInfo;
-}
-
-export class CallPeerConnection {
+/** The libdatachannel `PeerConnectionPort`. */
+export class CallPeerConnection implements PeerConnectionPort {
   private readonly log: Logger;
   private readonly sink: PeerConnectionSink;
   private readonly isOutgoing: boolean;
@@ -94,7 +57,7 @@ export class CallPeerConnection {
   private trackOpen = false;
   private closed = false;
 
-  constructor(options: CallPeerConnectionOptions) {
+  constructor(options: PeerConnectionOptions) {
     this.log = options.logger;
     this.sink = options.sink;
     this.isOutgoing = options.isOutgoing;
