@@ -149,6 +149,20 @@ export function validateRemoteSetup(setup: InitialSetupMessage): { hash: string;
 }
 
 /**
+ * The `a=setup` of the synthesized remote description (recipe §5), from our role and the DTLS
+ * role the peer's InitialSetup states (its first fingerprint's `setup`).
+ */
+export function remoteSetupFor(isOutgoing: boolean, peerSetup: string | undefined): 'active' | 'passive' {
+  // Caller, in the remote answer: the mirror of our actpass is the callee's own role if it states
+  // one, else passive (we become DTLS client).
+  if (isOutgoing) return peerSetup === 'active' ? 'active' : 'passive';
+  // Callee, in the remote offer: the caller's actpass must read as active. With actpass
+  // libdatachannel would make itself DTLS client and then refuse the caller's data channel on
+  // stream 0.
+  return peerSetup === 'passive' ? 'passive' : 'active';
+}
+
+/**
  * The remote description of the §5 recipe: one bundle with the audio section (Opus, rtcp-mux) and
  * the SCTP data section, mids and order mirroring ours. Throws `ProtocolError` on unsafe input.
  */

@@ -7,6 +7,7 @@ import {
   initialSetupFromLocal,
   parseCandidate,
   parseLocalDescription,
+  remoteSetupFor,
   validateRemoteSetup,
 } from '../../src/transport/sdp.js';
 
@@ -212,5 +213,15 @@ describe('candidates', () => {
     ]) {
       expect(classifyRemoteCandidate(bad), bad.slice(0, 40)).toBe('malformed');
     }
+  });
+});
+
+describe('remoteSetupFor (the a=setup of the synthesized remote description, transport-v2.md §5)', () => {
+  it('caller: the callee as it states itself when active, passive otherwise (we become DTLS client)', () => {
+    expect(['passive', 'active', 'actpass', undefined].map((p) => remoteSetupFor(true, p))).toEqual(['passive', 'active', 'passive', 'passive']);
+  });
+
+  it('callee: the caller\'s actpass reads as active (libdatachannel would refuse its data channel otherwise)', () => {
+    expect(['actpass', 'active', 'passive', undefined].map((p) => remoteSetupFor(false, p))).toEqual(['active', 'active', 'passive', 'active']);
   });
 });
