@@ -14,4 +14,6 @@ export type {
   PeerConnectionSink,
 } from './peer-connection-port.js';
 export type { NetworkOptions, PortRange } from './network-options.js';
+export { TransportSequencer } from './transport-sequencer.js';
+export type { SequencerStats, TransportOutput, TransportSequencerOptions } from './transport-types.js';
 export * from './call-transport.js';

@@ -1,408 +1,311 @@
 /**
- * Two real CallTransports (libdatachannel through node-datachannel) over loopback, the JSON
- * signaling passed between them by a test pipe that can hold and reorder messages.
+ * CallTransport, the adapter around the sans-I/O TransportSequencer, driven with a recording fake
+ * peer connection (fake-peer-connection.ts): what it asks of the port, what it emits, its one
+ * timer, and that nothing a listener or the port does escapes it. No socket; the real
+ * libdatachannel runs in call-transport-loopback.test.ts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CallTransport, type CallTransportOptions, type CloseReason, type TransportState } from '../../src/transport/call-transport.js';
-import type { MediaState } from '../../src/transport/messages.js';
-import { liveNativeHandles } from '../../src/transport/native-handles.js';
-import { SignalingPipe, type PipeOptions } from './signaling-pipe.js';
+import { decodeSignalingMessage, type MediaState, type SignalingMessage } from '../../src/transport/messages.js';
+import { fakePeerConnections, type FakePeerConnection } from './fake-peer-connection.js';
+import { CALLEE_ANSWER, answerTo, candidates, hostCandidate, initialSetup, mediaState, offer } from './sequencer-harness.js';
 
-const open: CallTransport[] = [];
-const pipes: SignalingPipe[] = [];
-
-afterEach(async () => {
-  for (const p of pipes.splice(0)) p.close();
-  await Promise.all(open.splice(0).map((t) => t.close()));
-  expect(liveNativeHandles()).toBe(0);
+afterEach(() => {
+  vi.useRealTimers();
 });
 
-function transport(options: Partial<CallTransportOptions> & { isOutgoing: boolean }): CallTransport {
-  const t = new CallTransport({ network: { bindAddress: '127.0.0.1', connectTimeoutMs: 10_000 }, ...options });
-  open.push(t);
-  return t;
+function transport(isOutgoing: boolean, extra: Partial<CallTransportOptions> = {}) {
+  const pcs = fakePeerConnections();
+  const t = new CallTransport({ isOutgoing, ssrc: isOutgoing ? 1111 : 2222, createPeerConnection: pcs.create, ...extra });
+  const sent: SignalingMessage[] = [];
+  t.on('signaling', (p) => {
+    const r = decodeSignalingMessage(p);
+    if (r.kind === 'message') sent.push(r.message);
+  });
+  const events: string[] = [];
+  t.on('state', (s) => events.push(`state:${s}`));
+  t.on('connected', () => events.push('connected'));
+  t.on('closed', (r) => events.push(`closed:${r}`));
+  const errors: Error[] = [];
+  t.on('error', (e) => errors.push(e));
+  return { t, pcs, pc: (): FakePeerConnection => pcs.made[0]!, sent, events, errors };
 }
 
-function pair(pipe: PipeOptions = {}, extra: Partial<CallTransportOptions> = {}) {
-  const caller = transport({ isOutgoing: true, ssrc: 1111, ...extra });
-  const callee = transport({ isOutgoing: false, ssrc: 2222, ...extra });
-  const p = new SignalingPipe(caller, callee, pipe);
-  pipes.push(p);
-  return { caller, callee, pipe: p };
+/** A caller whose offer the callee answered, with the callee's InitialSetup in: remote description applied. */
+function negotiatedCaller(extra: Partial<CallTransportOptions> = {}) {
+  const c = transport(true, extra);
+  c.t.start();
+  const ourOffer = c.sent.find((m) => m.type === 'NegotiateChannels')!;
+  c.t.receiveSignaling(answerTo(ourOffer as Extract<SignalingMessage, { type: 'NegotiateChannels' }>));
+  c.t.receiveSignaling(initialSetup('callee'));
+  return c;
 }
 
-function once<T>(t: CallTransport, event: 'connected' | 'closed'): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${event} in time`)), 15_000);
-    t.once(event, ((value: T) => {
-      clearTimeout(timer);
-      resolve(value);
-    }) as never);
-  });
-}
+const flush = () => new Promise((r) => setImmediate(r));
 
-function waitFor(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = (): void => {
-      if (predicate()) return resolve();
-      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
-
-function rtpPacket(ssrc: number, pt: number, seq: number, payload: number[]): Buffer {
-  const p = Buffer.alloc(12 + payload.length);
-  p[0] = 0x80;
-  p[1] = pt;
-  p.writeUInt16BE(seq, 2);
-  p.writeUInt32BE(seq * 960, 4);
-  p.writeUInt32BE(ssrc, 8);
-  Buffer.from(payload).copy(p, 12);
-  return p;
-}
-
-/** An RTCP receiver report without report blocks. */
-function rtcpReceiverReport(ssrc: number): Buffer {
-  const p = Buffer.alloc(8);
-  p[0] = 0x80;
-  p[1] = 201;
-  p.writeUInt16BE(1, 2);
-  p.writeUInt32BE(ssrc, 4);
-  return p;
-}
-
-/** Sends RTP until the receiver got `count` packets (the track opens shortly after `connected`). */
-async function exchangeRtp(from: CallTransport, to: CallTransport, count: number): Promise<Buffer[]> {
-  const got: Buffer[] = [];
-  to.on('rtp', (p) => got.push(p));
-  const params = from.mediaParams.local!;
-  let seq = 0;
-  await waitFor('rtp', () => {
-    if (got.length >= count) return true;
-    from.sendRtp(rtpPacket(params.ssrc, params.payloadType, seq++, [0xf8, 0xff, 0xfe]));
-    return false;
-  });
-  return got;
-}
-
-describe('CallTransport over loopback', () => {
-  it('connects caller and callee; negotiates; carries RTP, RTCP and MediaState both ways', async () => {
-    const { caller, callee, pipe } = pair();
-    const states: Record<string, TransportState[]> = { caller: [], callee: [] };
-    caller.on('state', (s) => states.caller!.push(s));
-    callee.on('state', (s) => states.callee!.push(s));
-    const errors: Error[] = [];
-    caller.on('error', (e) => errors.push(e));
-    callee.on('error', (e) => errors.push(e));
-    const stateAtCallee: MediaState[] = [];
-    const stateAtCaller: MediaState[] = [];
-    callee.on('remote-media-state', (s) => stateAtCallee.push(s));
-    caller.on('remote-media-state', (s) => stateAtCaller.push(s));
-
-    const connected = Promise.all([once(caller, 'connected'), once(callee, 'connected')]);
-    caller.start();
-    callee.start();
-    await connected;
-    expect(caller.state).toBe('connected');
-    expect(callee.state).toBe('connected');
-
-    // Negotiated parameters: each side's local params are the other side's remote params.
-    await waitFor('negotiation', () => caller.canSendMedia && callee.canSendMedia && !!caller.mediaParams.remote);
-    expect(caller.mediaParams.local).toMatchObject({ ssrc: 1111, payloadType: 111, extensionIds: { absSendTime: 2, transportWideCc: 3 } });
-    expect(callee.mediaParams.remote).toMatchObject({ ssrc: 1111, opusPayloadTypes: [111], extensionIds: { absSendTime: 2, transportWideCc: 3 } });
-    expect(callee.mediaParams.local).toMatchObject({ ssrc: 2222, payloadType: 111 });
-    expect(caller.mediaParams.remote).toMatchObject({ ssrc: 2222, opusPayloadTypes: [111] });
-
-    // RTP both ways, with the negotiated SSRC and payload type.
-    const atCallee = await exchangeRtp(caller, callee, 5);
-    const atCaller = await exchangeRtp(callee, caller, 5);
-    expect(atCallee[0]!.readUInt32BE(8)).toBe(1111);
-    expect(atCallee[0]![1]! & 0x7f).toBe(111);
-    expect([...atCallee[0]!.subarray(12)]).toEqual([0xf8, 0xff, 0xfe]);
-    expect(atCaller[0]!.readUInt32BE(8)).toBe(2222);
-
-    // RTCP is demultiplexed onto its own event.
-    const rtcpAtCallee: Buffer[] = [];
-    callee.on('rtcp', (p) => rtcpAtCallee.push(p));
-    await waitFor('rtcp', () => {
-      caller.sendRtcp(rtcpReceiverReport(1111));
-      return rtcpAtCallee.some((p) => p[1] === 201 && p.readUInt32BE(4) === 1111);
-    });
-
-    // MediaState: the initial one from each side, then a change.
-    await waitFor('initial MediaState', () => stateAtCallee.length > 0 && stateAtCaller.length > 0);
-    expect(stateAtCallee[0]).toEqual({ muted: false, lowBattery: false, videoState: 'inactive', videoRotation: 0, screencastState: 'inactive' });
-    caller.setMediaState({ muted: true });
-    callee.setMediaState({ lowBattery: true });
-    await waitFor('changed MediaState', () => stateAtCallee.at(-1)?.muted === true && stateAtCaller.at(-1)?.lowBattery === true);
-    const viaDataChannel = caller.stats.mediaStateViaDataChannel + callee.stats.mediaStateViaDataChannel;
-    const viaSignaling = caller.stats.mediaStateViaSignaling + callee.stats.mediaStateViaSignaling;
-    expect(viaDataChannel + viaSignaling).toBeGreaterThanOrEqual(4);
-    // The callee's data channel never hits the libdatachannel race (transport-v2.md §5).
-    expect(callee.stats.mediaStateViaDataChannel).toBeGreaterThanOrEqual(2);
-
-    // Selected pair: host candidates on loopback.
-    const pairAtCaller = caller.selectedCandidatePair();
-    const pairAtCallee = callee.selectedCandidatePair();
-    expect(pairAtCaller?.local.address).toBe('127.0.0.1');
-    expect(pairAtCaller?.remote.address).toBe('127.0.0.1');
-    expect(pairAtCaller?.local.type).toBe('host');
-    expect(pairAtCallee?.local.port).toBe(pairAtCaller?.remote.port);
-    expect(pairAtCallee?.remote.port).toBe(pairAtCaller?.local.port);
-
-    // DTLS roles in InitialSetup: caller actpass, callee passive; no renomination (libdatachannel).
-    const setupOf = (side: 'a' | 'b') => pipe.log.find((m) => m.from === side && m.type === 'InitialSetup')?.message;
-    expect(setupOf('a')).toMatchObject({ renomination: false, fingerprints: [{ hash: 'sha-256', setup: 'actpass' }] });
-    expect(setupOf('b')).toMatchObject({ renomination: false, fingerprints: [{ hash: 'sha-256', setup: 'passive' }] });
-
-    // Signaling order: our InitialSetup precedes our NegotiateChannels on both sides.
-    for (const side of ['a', 'b'] as const) {
-      const types = pipe.log.filter((m) => m.from === side).map((m) => m.type);
-      expect(types.indexOf('InitialSetup')).toBeLessThan(types.indexOf('NegotiateChannels'));
-      expect(types.filter((t) => t === 'NegotiateChannels')).toHaveLength(2); // one offer + one answer
-    }
-
-    expect(caller.stats.connectTimeMs).toBeGreaterThan(0);
-    expect(caller.stats.malformedMessages + callee.stats.malformedMessages).toBe(0);
-    expect(errors).toEqual([]);
-    expect(states.caller).toEqual(['connecting', 'connected']);
-    expect(states.callee).toEqual(['connecting', 'connected']);
-
-    const closedAtCallee = once<CloseReason>(callee, 'closed');
-    await caller.close();
-    expect(caller.state).toBe('closed');
-    expect(caller.closeReason).toBe('local');
-    // The peer sees DTLS end and closes with `disconnect`.
-    expect(await closedAtCallee).toBe('disconnect');
-    expect(caller.sendRtp(rtpPacket(1111, 111, 1, [0]))).toBe(false);
-  });
-
-  it('connects when the peer sends candidates before its InitialSetup and answer (ntgcalls order, caller side)', async () => {
-    const { caller, callee, pipe } = pair({ hold: ['b:InitialSetup', 'b:NegotiateChannels'] });
-    const connected = Promise.all([once(caller, 'connected'), once(callee, 'connected')]);
-    caller.start();
-    callee.start();
-    // The caller gets the callee's candidates first and must keep them.
-    await waitFor('callee candidates at the caller', () => caller.stats.signalingIn >= 1);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(caller.state).toBe('connecting');
-    expect(caller.stats.remoteCandidatesAdded).toBe(0);
-    pipe.release();
-    await connected;
-    expect(caller.stats.remoteCandidatesAdded).toBeGreaterThan(0);
-    const got = await exchangeRtp(caller, callee, 3);
-    expect(got[0]!.readUInt32BE(8)).toBe(1111);
-  });
-
-  it('connects when the caller offer arrives before its InitialSetup (ntgcalls order, callee side)', async () => {
-    const { caller, callee, pipe } = pair({ hold: ['a:InitialSetup'] });
-    const connected = Promise.all([once(caller, 'connected'), once(callee, 'connected')]);
-    caller.start();
-    callee.start();
-    await waitFor('offer at the callee', () => callee.stats.signalingIn >= 1);
-    await new Promise((r) => setTimeout(r, 100));
-    // Answer and offer are ready but wait for the callee's own InitialSetup, which needs the caller's.
-    expect(pipe.log.some((m) => m.from === 'b')).toBe(false);
-    expect(callee.mediaParams.remote?.ssrc).toBe(1111);
-    pipe.release();
-    await connected;
-    const got = await exchangeRtp(callee, caller, 3);
-    expect(got[0]!.readUInt32BE(8)).toBe(2222);
-  });
-
-  it('the callee keeps candidates that arrive before InitialSetup and adds them after', async () => {
-    const callee = transport({ isOutgoing: false });
-    callee.start();
-    callee.receiveSignaling('{"@type":"Candidates","candidates":[{"sdpString":"candidate:1 1 udp 2122260224 127.0.0.1 9 typ host","sdpMid":"","sdpMLineIndex":0}]}');
-    expect(callee.stats.remoteCandidatesAdded).toBe(0);
-    const sent: string[] = [];
-    callee.on('signaling', (p) => sent.push(new TextDecoder().decode(p)));
-    callee.receiveSignaling(
-      JSON.stringify({
-        '@type': 'InitialSetup',
-        ufrag: 'Gg7r',
-        pwd: 'p341DjA+CVYXNtscYeCl2KAi',
-        renomination: true,
-        fingerprints: [{ hash: 'sha-256', setup: 'actpass', fingerprint: Array(32).fill('8B').join(':') }],
-      }),
-    );
-    expect(callee.stats.remoteCandidatesAdded).toBe(1);
-    // Our InitialSetup answers with passive (we are the DTLS server).
-    expect(JSON.parse(sent[0]!)).toMatchObject({ '@type': 'InitialSetup', renomination: false, fingerprints: [{ hash: 'sha-256', setup: 'passive' }] });
-  });
-
-  it('the caller buffers candidates until the answer to its offer arrives, and sends its own after', async () => {
-    const { caller, callee, pipe } = pair({ hold: ['b:NegotiateChannels'] });
-    const connected = Promise.all([once(caller, 'connected'), once(callee, 'connected')]);
-    caller.start();
-    callee.start();
-    await waitFor('callee setup and candidates at the caller', () => caller.stats.signalingIn >= 2);
-    await new Promise((r) => setTimeout(r, 150));
-    expect(caller.state).toBe('connecting');
-    expect(caller.stats.remoteCandidatesAdded).toBe(0);
-    // Our candidates wait for our remote description (the libdatachannel DTLS race, call-transport.ts).
-    expect(pipe.log.filter((m) => m.from === 'a').map((m) => m.type)).toEqual(['InitialSetup', 'NegotiateChannels']);
-    pipe.release();
-    await connected;
-    expect(caller.stats.remoteCandidatesAdded).toBeGreaterThan(0);
-    expect(pipe.log.some((m) => m.from === 'a' && m.type === 'Candidates')).toBe(true);
-  });
-
-  it('no RTP leaves before our offer is answered', async () => {
-    const { caller, callee } = pair({ hold: ['b:NegotiateChannels'] });
-    caller.start();
-    callee.start();
-    await new Promise((r) => setTimeout(r, 100));
-    expect(caller.canSendMedia).toBe(false);
-    expect(caller.sendRtp(rtpPacket(1111, 111, 1, [0]))).toBe(false);
-    expect(caller.stats.mediaOutDropped).toBe(1);
-  });
-
-  it('survives garbage on the signaling path and throwing listeners', async () => {
-    const { caller, callee } = pair();
-    const errors: Error[] = [];
-    callee.on('error', (e) => errors.push(e));
-    callee.on('rtp', () => {
-      throw new Error('listener bug');
-    });
-    const connected = Promise.all([once(caller, 'connected'), once(callee, 'connected')]);
-    caller.start();
-    callee.start();
-    for (const junk of ['', '{', '[]', '{"@type":"Whatever"}', '{"@type":"Candidates","candidates":5}', new Uint8Array([0xff, 0xfe])]) {
-      callee.receiveSignaling(junk);
-    }
-    callee.receiveSignaling('{"@type":"Candidates","candidates":[{"sdpString":"candidate:1 1 udp 1 reflector-1-2.reflector 532 typ relay"}]}');
-    callee.receiveSignaling('{"@type":"InitialSetup","ufrag":"a\\r\\nb","pwd":"x","fingerprints":[]}');
-    await connected;
-    expect(callee.stats.malformedMessages).toBe(6); // 4 undecodable/invalid + non-UTF-8 + unusable InitialSetup
-    expect(callee.stats.unknownMessageTypes).toBe(1);
-    expect(callee.stats.remoteCandidatesDropped).toBeGreaterThanOrEqual(1);
-    // The listener throws on each packet; the error is reported and the process lives on.
-    await waitFor('negotiation', () => caller.canSendMedia);
-    let seq = 0;
-    await waitFor('listener error', () => {
-      caller.sendRtp(rtpPacket(1111, 111, seq++, [1]));
-      return errors.some((e) => e.message === 'listener bug');
-    });
-    expect(callee.state).toBe('connected');
-    expect(callee.stats.rtpIn).toBeGreaterThan(0);
-  });
-
-  it('a second, different InitialSetup is ignored (no ICE restart)', async () => {
-    const { caller, callee } = pair();
-    const connected = Promise.all([once(caller, 'connected'), once(callee, 'connected')]);
-    caller.start();
-    callee.start();
-    await connected;
-    const before = callee.stats.ignoredMessages;
-    callee.receiveSignaling(
-      JSON.stringify({
-        '@type': 'InitialSetup',
-        ufrag: 'ZZZZ',
-        pwd: 'p341DjA+CVYXNtscYeCl2KAi',
-        renomination: false,
-        fingerprints: [{ hash: 'sha-256', setup: 'actpass', fingerprint: Array(32).fill('AB').join(':') }],
-      }),
-    );
-    expect(callee.stats.ignoredMessages).toBe(before + 1);
-    expect(callee.state).toBe('connected');
-  });
-});
-
-describe('CallTransport signaling edge cases', () => {
-  it('accepts MediaState over signaling too (the data channel fallback of the peer)', () => {
-    const t = transport({ isOutgoing: true });
+describe('CallTransport with a fake peer connection', () => {
+  it('hands the port one network field, our SSRC and Opus, and drives the caller recipe through it', () => {
+    const network = { bindAddress: '127.0.0.1', portRange: { begin: 40000, end: 40100 }, iceServers: ['stun:127.0.0.1:3478'], connectTimeoutMs: 5_000 };
+    const { t, pc, sent, events } = transport(true, { network, relayOnly: true });
     t.start();
-    const got: MediaState[] = [];
-    t.on('remote-media-state', (s) => got.push(s));
-    t.receiveSignaling('{"@type":"MediaState","muted":true,"lowBattery":false,"videoState":"inactive","videoRotation":0,"screencastState":"inactive"}');
-    expect(got).toEqual([{ muted: true, lowBattery: false, videoState: 'inactive', videoRotation: 0, screencastState: 'inactive' }]);
+    expect(pc().options).toMatchObject({ name: 'tgcall-caller', isOutgoing: true, network, relayOnly: true, ssrc: 1111, payloadType: 111 });
+    expect(pc().calls).toEqual(['createOffer']);
+    expect(sent.map((m) => m.type)).toEqual(['InitialSetup', 'NegotiateChannels']);
+    expect(events).toEqual(['state:connecting']);
+    // The callee's candidates and InitialSetup come first; the answer releases everything.
+    t.receiveSignaling(candidates(hostCandidate(5001)));
+    t.receiveSignaling(initialSetup('callee'));
+    pc().sink.localCandidate(hostCandidate(6001));
+    expect(pc().calls).toEqual(['createOffer']);
+    t.receiveSignaling(answerTo(sent[1] as Extract<SignalingMessage, { type: 'NegotiateChannels' }>));
+    expect(pc().calls).toEqual(['createOffer', 'acceptAnswer', 'addRemoteCandidate']);
+    expect(pc().remoteSdps[0]).toContain('a=setup:passive');
+    expect(sent.map((m) => m.type)).toEqual(['InitialSetup', 'NegotiateChannels', 'Candidates']);
+    expect(t.stats).toMatchObject({ signalingIn: 3, signalingOut: 3, localCandidates: 1, remoteCandidatesAdded: 1 });
   });
 
-  it('keeps what arrives before start() and processes it then', async () => {
-    const caller = transport({ isOutgoing: true, ssrc: 1111 });
-    const callee = transport({ isOutgoing: false, ssrc: 2222 });
-    // Everything the caller says reaches the callee before the callee is started.
-    const toCallee: Uint8Array[] = [];
-    caller.on('signaling', (p) => toCallee.push(p));
-    callee.on('signaling', (p) => setTimeout(() => caller.receiveSignaling(p), 0));
-    caller.start();
-    for (const p of toCallee.splice(0)) callee.receiveSignaling(p);
-    expect(callee.stats.signalingIn).toBe(0);
-    caller.removeAllListeners('signaling');
-    caller.on('signaling', (p) => setTimeout(() => callee.receiveSignaling(p), 0));
-    const connected = Promise.all([once(caller, 'connected'), once(callee, 'connected')]);
-    callee.start();
-    await connected;
-    await waitFor('both rounds', () => caller.canSendMedia && callee.canSendMedia);
-    expect(callee.mediaParams.remote?.ssrc).toBe(1111);
-    expect(caller.mediaParams.remote?.ssrc).toBe(2222);
+  it('callee: applies the remote offer through the port and sends InitialSetup from its answer', () => {
+    const { t, pc, sent } = transport(false);
+    t.start();
+    expect(pc().calls).toEqual([]);
+    t.receiveSignaling(offer(5, 1111));
+    t.receiveSignaling(initialSetup('caller'));
+    expect(pc().calls).toEqual(['acceptOffer']);
+    expect(pc().remoteSdps[0]).toContain('a=setup:active');
+    expect(pc().remoteSdps[0]).toContain('a=ssrc:1111 ');
+    expect(sent[0]).toMatchObject({ type: 'InitialSetup', ufrag: CALLEE_ANSWER.ufrag });
+    expect(sent.map((m) => m.type)).toEqual(['InitialSetup', 'NegotiateChannels', 'NegotiateChannels']);
   });
 
-  it('a listener may close the transport from inside start()', async () => {
-    const t = transport({ isOutgoing: true });
+  it('connects on the port state, emits `connected` once, and measures from start() with the injected clock', () => {
+    let now = 1_000;
+    const { t, pc, events } = transport(true, { now: () => now });
+    t.start();
+    now = 1_050;
+    pc().sink.stateChange('connected');
+    pc().sink.stateChange('disconnected');
+    pc().sink.stateChange('connected');
+    expect(events).toEqual(['state:connecting', 'state:connected', 'connected', 'state:connecting', 'state:connected']);
+    expect(t.stats.connectTimeMs).toBe(50);
+  });
+
+  it('sends no RTP before our offer is answered; then through the port; RTCP any time; incoming media demultiplexed', () => {
+    const { t, pc } = transport(true);
+    t.start();
+    const rtp = Buffer.from([0x80, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0x04, 0x57, 0xf8]);
+    const rtcp = Buffer.from([0x80, 201, 0, 1, 0, 0, 0x04, 0x57]);
+    expect(t.sendRtp(rtp)).toBe(false);
+    expect(t.sendRtcp(rtcp)).toBe(true);
+    const c = negotiatedCaller();
+    expect(c.t.canSendMedia).toBe(true);
+    expect(c.t.sendRtp(rtp)).toBe(true);
+    c.pc().mediaOpen = false;
+    expect(c.t.sendRtp(rtp)).toBe(false);
+    expect(pc().sentMedia).toEqual([rtcp]);
+    expect(t.stats).toMatchObject({ rtpOut: 0, rtcpOut: 1, mediaOutDropped: 1 });
+    expect(c.t.stats).toMatchObject({ rtpOut: 1, mediaOutDropped: 1 });
+    const got: string[] = [];
+    t.on('rtp', () => got.push('rtp'));
+    t.on('rtcp', () => got.push('rtcp'));
+    pc().sink.media(rtp);
+    pc().sink.media(rtcp);
+    pc().sink.media(Buffer.from([1, 2]));
+    expect(got).toEqual(['rtp', 'rtcp']);
+    expect(t.stats).toMatchObject({ rtpIn: 1, rtcpIn: 1, mediaInMalformed: 1 });
+  });
+
+  it('MediaState: over the open data channel, or over signaling when the channel refuses it; accepted from both', () => {
+    const c = negotiatedCaller();
+    c.pc().sink.stateChange('connected');
+    c.pc().openDataChannel();
+    expect(c.pc().sentData.map((d) => JSON.parse(d) as { '@type': string })).toEqual([expect.objectContaining({ '@type': 'MediaState', muted: false })]);
+    c.pc().dataChannelRefuses = true;
+    c.t.setMediaState({ muted: true });
+    expect(c.sent.at(-1)).toMatchObject({ type: 'MediaState', muted: true });
+    expect(c.t.stats).toMatchObject({ mediaStateViaDataChannel: 1, mediaStateViaSignaling: 1 });
+    const remote: MediaState[] = [];
+    c.t.on('remote-media-state', (s) => remote.push(s));
+    c.t.receiveSignaling(mediaState(true));
+    c.pc().sink.dataChannelMessage(mediaState(false));
+    expect(remote.map((s) => s.muted)).toEqual([true, false]);
+  });
+
+  it('emits media-params when our offer is answered and when the peer offers', () => {
+    const { t, sent } = transport(true);
+    const params: unknown[] = [];
+    t.on('media-params', (p) => params.push(p));
+    t.start();
+    t.receiveSignaling(answerTo(sent[1] as Extract<SignalingMessage, { type: 'NegotiateChannels' }>));
+    t.receiveSignaling(offer(9, 2222));
+    expect(params).toEqual([
+      { local: expect.objectContaining({ ssrc: 1111, payloadType: 111 }), remote: undefined },
+      { local: expect.objectContaining({ ssrc: 1111 }), remote: expect.objectContaining({ ssrc: 2222 }) },
+    ]);
+  });
+
+  it('stats keep their historical field order', () => {
+    const { t } = transport(true);
+    expect(Object.keys(t.stats)).toEqual([
+      'signalingIn',
+      'signalingOut',
+      'malformedMessages',
+      'unknownMessageTypes',
+      'ignoredMessages',
+      'droppedMessages',
+      'localCandidates',
+      'remoteCandidatesAdded',
+      'remoteCandidatesDropped',
+      'rtpIn',
+      'rtcpIn',
+      'mediaInMalformed',
+      'rtpOut',
+      'rtcpOut',
+      'mediaOutDropped',
+      'mediaStateViaDataChannel',
+      'mediaStateViaSignaling',
+      'connectTimeMs',
+    ]);
+  });
+});
+
+describe('CallTransport timer', () => {
+  it('ends with `disconnect` when not connected in time (one timer at the sequencer deadline)', async () => {
+    vi.useFakeTimers();
+    const { t, pc, events } = transport(false, { network: { connectTimeoutMs: 300 }, now: () => Date.now() });
+    t.start();
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(299);
+    expect(t.state).toBe('connecting');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(events).toEqual(['state:connecting', 'state:closed', 'closed:disconnect']);
+    expect(t.closeReason).toBe('disconnect');
+    expect(pc().closeCount).toBe(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('MediaState goes over signaling when the data channel has not opened within the grace', async () => {
+    vi.useFakeTimers();
+    const c = negotiatedCaller({ now: () => Date.now(), dataChannelGraceMs: 2_000 });
+    c.pc().sink.stateChange('connected');
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(c.sent.some((m) => m.type === 'MediaState')).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(c.sent.at(-1)).toMatchObject({ type: 'MediaState', muted: false });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('CallTransport failures and close', () => {
+  it('a port that cannot be created: error, closed with `error`', async () => {
+    const errors: Error[] = [];
+    const t = new CallTransport({
+      isOutgoing: true,
+      createPeerConnection: () => {
+        throw new Error('no native module');
+      },
+    });
+    t.on('error', (e) => errors.push(e));
+    const states: TransportState[] = [];
+    t.on('state', (s) => states.push(s));
+    t.start();
+    await t.close();
+    expect(states).toEqual(['connecting', 'closed']);
+    expect(errors.map((e) => e.message)).toEqual(['no native module']);
+    expect(t.closeReason).toBe('error');
+  });
+
+  for (const [step, isOutgoing] of [
+    ['createOffer', true],
+    ['acceptAnswer', true],
+    ['acceptOffer', false],
+  ] as const) {
+    it(`${step} refused by the native side: error, then closed with \`error\`, the port closed`, async () => {
+      const pcs = fakePeerConnections();
+      const create = (o: Parameters<typeof pcs.create>[0]) => {
+        const pc = pcs.create(o);
+        pc.failing = step;
+        return pc;
+      };
+      const c = transport(isOutgoing, { createPeerConnection: create });
+      c.t.start();
+      if (step === 'acceptAnswer') {
+        c.t.receiveSignaling(answerTo(c.sent[1] as Extract<SignalingMessage, { type: 'NegotiateChannels' }>));
+        c.t.receiveSignaling(initialSetup('callee'));
+      }
+      if (step === 'acceptOffer') c.t.receiveSignaling(initialSetup('caller'));
+      await c.t.close();
+      expect(c.errors.map((e) => (e as { code?: string }).code)).toEqual(['PEER_CONNECTION_FAILED']);
+      expect(c.events).toEqual(['state:connecting', 'state:closed', 'closed:error']);
+      expect(pcs.made[0]!.closeCount).toBe(1);
+    });
+  }
+
+  it('a listener may close the transport from inside start(): no peer connection is created', async () => {
+    const { t, pcs } = transport(true);
     t.once('state', () => void t.close());
     t.start();
     expect(t.state).toBe('closed');
     await t.close();
-    expect(liveNativeHandles()).toBe(0);
+    expect(pcs.made).toEqual([]);
   });
 
-  it('a listener may close the transport when our first message goes out', async () => {
-    const t = transport({ isOutgoing: true });
+  it('a listener may close the transport when our first message goes out: nothing follows it', async () => {
+    const { t, pc, sent } = transport(true);
     t.once('signaling', () => void t.close());
     t.start();
     expect(t.state).toBe('closed');
     expect(t.stats.signalingOut).toBe(1);
+    expect(sent.map((m) => m.type)).toEqual(['InitialSetup']);
     await t.close();
-  });
-});
-
-describe('CallTransport lifecycle', () => {
-  it('ends with `disconnect` when the peer never answers (connect timeout)', async () => {
-    const { caller, callee } = pair({ drop: true }, { network: { bindAddress: '127.0.0.1', connectTimeoutMs: 300 } });
-    const states: TransportState[] = [];
-    caller.on('state', (s) => states.push(s));
-    const closed = once<CloseReason>(caller, 'closed');
-    caller.start();
-    callee.start();
-    expect(await closed).toBe('disconnect');
-    expect(caller.closeReason).toBe('disconnect');
-    expect(states).toEqual(['connecting', 'closed']);
-    expect(await once<CloseReason>(callee, 'closed')).toBe('disconnect');
+    expect(pc().closeCount).toBe(1);
   });
 
   it('close is idempotent, works before start, and drops later input', async () => {
-    const t = transport({ isOutgoing: true });
-    const events: CloseReason[] = [];
-    t.on('closed', (r) => events.push(r));
+    const { t, pcs } = transport(true);
+    const closed: CloseReason[] = [];
+    t.on('closed', (r) => closed.push(r));
     const first = t.close();
     expect(t.close()).toBe(first);
     await first;
-    expect(events).toEqual(['local']);
+    expect(closed).toEqual(['local']);
     expect(() => t.start()).toThrow(/start\(\) in state closed/);
-    t.receiveSignaling('{"@type":"MediaState"}');
+    t.receiveSignaling(mediaState(true));
     expect(t.stats.droppedMessages).toBe(1);
-    expect(t.sendRtcp(rtcpReceiverReport(1))).toBe(false);
+    expect(t.sendRtcp(Buffer.alloc(8))).toBe(false);
     expect(t.selectedCandidatePair()).toBeNull();
+    expect(pcs.made).toEqual([]);
   });
 
   it('start twice is API misuse', () => {
-    const t = transport({ isOutgoing: false });
+    const { t } = transport(false);
     t.start();
     expect(() => t.start()).toThrow(/start\(\) in state connecting/);
   });
 
-  it('closing mid-connection releases every native handle', async () => {
-    const { caller, callee } = pair();
-    caller.start();
-    callee.start();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(liveNativeHandles()).toBeGreaterThan(0);
-    await Promise.all([caller.close(), callee.close()]);
-    expect(liveNativeHandles()).toBe(0);
+  it('`closed` comes once, after the port released its handles; the peer closing DTLS reads as `disconnect`', async () => {
+    const { t, pc, events } = transport(false);
+    t.start();
+    pc().sink.stateChange('closed');
+    expect(events).toEqual(['state:connecting', 'state:closed']);
+    await flush();
+    await t.close('local');
+    expect(events).toEqual(['state:connecting', 'state:closed', 'closed:disconnect']);
+    expect(pc().closeCount).toBe(1);
+  });
+
+  it('throwing listeners and garbage reach `error` and the counters, never the port callbacks', () => {
+    const c = negotiatedCaller();
+    c.t.on('rtp', () => {
+      throw new Error('listener bug');
+    });
+    c.t.on('state', () => {
+      throw new Error('state listener bug');
+    });
+    expect(() => c.pc().sink.media(Buffer.from([0x80, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0x04, 0x57]))).not.toThrow();
+    expect(() => c.pc().sink.stateChange('connected')).not.toThrow();
+    for (const junk of ['', '{', '[]', '{"@type":"Whatever"}', new Uint8Array([0xff, 0xfe])]) c.t.receiveSignaling(junk);
+    expect(c.errors.map((e) => e.message)).toEqual(['listener bug', 'state listener bug']);
+    expect(c.t.state).toBe('connected');
+    expect(c.t.stats).toMatchObject({ rtpIn: 1, malformedMessages: 4, unknownMessageTypes: 1 });
   });
 });
