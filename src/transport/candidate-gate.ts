@@ -5,7 +5,9 @@
  *
  * - The peer's: ntgcalls sends its candidates before its InitialSetup, and libdatachannel throws
  *   on (and loses) a candidate added before `setRemoteDescription`. They are buffered, bounded,
- *   until the gate opens. Only what libdatachannel can take passes (`classifyRemoteCandidate`).
+ *   until the gate opens. Only what the consumer can take passes: by default what libdatachannel
+ *   takes (`classifyRemoteCandidate`: UDP, component 1, a literal IP — not Telegram reflector
+ *   hostnames, which a tgcall socket layer in front of libjuice would want).
  * - Ours, on the caller: held until the gate opens, to dodge a libdatachannel race. Its
  *   PeerConnection::setRemoteDescription (0.24.5, still in its master) hands the description to
  *   ICE before storing it. If the peer already reached us with its checks (it can once it has our
@@ -14,7 +16,7 @@
  *   the peer's InitialSetup comes after its checks). The callee gathers only after its remote
  *   description; our own checks (the caller is ICE controlling) still find the peer without them.
  */
-import { classifyRemoteCandidate } from './sdp.js';
+import { classifyRemoteCandidate, type CandidateVerdict } from './sdp.js';
 
 /** Peer candidates buffered before the gate opens, and our own held ones. */
 export const MAX_BUFFERED_CANDIDATES = 64;
@@ -29,6 +31,7 @@ export interface CandidateGateStats {
 export class CandidateGate {
   readonly stats: CandidateGateStats = { localCandidates: 0, remoteCandidatesAdded: 0, remoteCandidatesDropped: 0 };
   private readonly holdLocal: boolean;
+  private readonly verdict: (candidate: string) => CandidateVerdict;
   private isOpen = false;
   private peers: string[] = [];
   private ours: string[] = [];
@@ -36,8 +39,9 @@ export class CandidateGate {
   private adding = 0;
 
   /** `holdLocal`: the caller holds its own candidates until the gate opens. */
-  constructor(holdLocal: boolean) {
+  constructor(holdLocal: boolean, verdict: (candidate: string) => CandidateVerdict = classifyRemoteCandidate) {
     this.holdLocal = holdLocal;
+    this.verdict = verdict;
   }
 
   get opened(): boolean {
@@ -57,7 +61,7 @@ export class CandidateGate {
   remote(candidates: readonly string[], dropped: (verdict: string) => void): string[] {
     const now: string[] = [];
     for (const candidate of candidates) {
-      const verdict = classifyRemoteCandidate(candidate);
+      const verdict = this.verdict(candidate);
       if (verdict !== 'ok') {
         this.stats.remoteCandidatesDropped++;
         dropped(verdict);

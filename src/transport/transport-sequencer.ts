@@ -93,7 +93,7 @@ export class TransportSequencer {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 20_000;
     if (!(this.connectTimeoutMs > 0)) throw new RangeError('connectTimeoutMs must be positive');
     this.ownMediaState = new MediaStateDelivery(options.dataChannelGraceMs ?? 2_000);
-    this.candidates = new CandidateGate(options.isOutgoing);
+    this.candidates = new CandidateGate(options.isOutgoing, options.remoteCandidateVerdict);
     this.negotiation = new ContentNegotiation({ isOutgoing: options.isOutgoing, localSsrc: options.ssrc, randomUint32: options.randomUint32 });
   }
 

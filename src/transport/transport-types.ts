@@ -6,7 +6,7 @@
 import type { Logger } from '../logger.js';
 import type { MediaState, MediaStateMessage, SignalingMessage } from './messages.js';
 import type { LocalMediaParams, RemoteMediaParams } from './negotiation.js';
-import type { RemoteDescriptionInput } from './sdp.js';
+import type { CandidateVerdict, RemoteDescriptionInput } from './sdp.js';
 
 export interface TransportSequencerOptions {
   /** True on the side that placed the call (caller: ICE controlling, DTLS actpass → client). */
@@ -19,6 +19,8 @@ export interface TransportSequencerOptions {
   readonly connectTimeoutMs?: number;
   /** After connecting, how long MediaState waits for the data channel before going over signaling. Default 2000. */
   readonly dataChannelGraceMs?: number;
+  /** Which peer candidates the consumer of `add-remote-candidate` can take; default libdatachannel's (`classifyRemoteCandidate`). */
+  readonly remoteCandidateVerdict?: (sdpString: string) => CandidateVerdict;
   readonly logger?: Logger;
 }
 

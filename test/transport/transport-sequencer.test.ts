@@ -301,6 +301,16 @@ describe('TransportSequencer: both roles', () => {
       drain(s);
     });
 
+    it(`${role}: the consumer of remote candidates decides which it takes (a socket layer may take reflector candidates)`, () => {
+      const reflector = 'candidate:1 1 udp 1 reflector-1-2.reflector 532 typ relay';
+      const { s, outputs } = started(isOutgoing, { remoteCandidateVerdict: (c) => (c.includes('.reflector ') ? 'ok' : 'unsupported') });
+      if (isOutgoing) s.receive(answerTo(negotiations(outputs)[0]!));
+      s.receive(candidates(reflector, hostCandidate(5001)));
+      expect(s.stats.remoteCandidatesDropped).toBe(1);
+      s.receive(initialSetup(peer));
+      expect(ofType(drain(s), 'add-remote-candidate').map((o) => o.candidate)).toEqual([reflector]);
+    });
+
     it(`${role}: ignores a second InitialSetup, warning only when it changed (no ICE restart)`, () => {
       const logger = recordingLogger();
       const { s, ourOffer } = isOutgoing ? callerWithOffer() : { ...started(false, { logger }), ourOffer: undefined };
