@@ -3,7 +3,7 @@
  *
  * Two independent offer/answer rounds (transport-v2.md §3, transport-v2-sources.md §2; tgcalls
  * `ContentNegotiation.cpp`):
- * - each side offers its own outgoing contents (its own SSRC) under a fresh random exchangeId;
+ * - each side offers its own outgoing contents (its own SSRC) under a fresh exchangeId;
  * - the other side answers with the same exchangeId, echoing the offered contents (the offerer's
  *   SSRC) restricted to what it accepts. A `NegotiateChannels` is an answer iff its exchangeId is
  *   the one of our outstanding offer; anything else is an offer.
@@ -11,10 +11,22 @@
  *   of our payload types / extensions the peer accepted. Official clients drop media sent before
  *   their answer, so we send none before ours is answered (`canSendMedia`).
  * - Roles: the caller offers at start; the callee answers the caller's offer first and only then
- *   offers (the official, race-free order). Crossing offers: the caller wins — a caller with an
- *   outstanding offer ignores the peer's offer; a callee drops its own outstanding offer, answers
- *   the caller's, then re-offers with a fresh exchangeId (tgcalls does not re-offer; without it the
- *   callee's audio would never be negotiated).
+ *   offers (the official, race-free order).
+ * - Crossing offers, in tgcalls `ContentNegotiationContext::setRemoteNegotiationContent` (ntgcalls'
+ *   wrtc `setPendingAnswer` is the same): the caller wins. A callee drops its outstanding offer and
+ *   answers; a caller ignores the peer's offer for good, and nobody re-offers (`getPendingOffer`
+ *   needs `_needNegotiation`, cleared when the dropped offer was made). That is exact when each
+ *   direction arrives in send order, as EncryptedConnection and our acked channel deliver it (a
+ *   new message leaves behind every unacked older one): a callee offer that reaches the caller
+ *   before the callee's answer was made before the callee saw the caller's offer, so the callee
+ *   dropped it. Answering it anyway would harm: with nothing outstanding, tgcalls takes any
+ *   NegotiateChannels for an offer, and our answer's contents would replace its incoming channels.
+ * - Without that order (raw-mode signaling, a reordering path) the callee's offer may overtake an
+ *   answer made before it; ignored, the callee's audio would never be negotiated. So our callee
+ *   says when its offer was made after answering the caller's offer X: it takes exchangeId X+1
+ *   (`offerIdAfter`; ids are opaque uint32s to tgcalls). A caller whose offer X is outstanding
+ *   answers an offer X+1 at once (it was not dropped) and ignores any other, as tgcalls does; our
+ *   callee, when it drops its offer for the caller's X', answers and re-offers under X'+1.
  *
  * We only do audio: Opus, the abs-send-time and transport-wide-cc extensions. Video contents in a
  * peer offer are left out of the answer (an absent content is a rejected one).
@@ -84,7 +96,7 @@ export interface RemoteMediaParams {
 }
 
 export type IgnoredReason =
-  /** We are the caller and our own offer is outstanding: the caller's offer wins. */
+  /** We are the caller, our own offer is outstanding, and the peer's was made before it saw ours. */
   | 'glare'
   /** The exchangeId of an offer we already answered (duplicate, or a peer echoing our answer). */
   | 'already-answered'
@@ -171,7 +183,8 @@ export class ContentNegotiation {
     if (this.started) return { send: [], events: [] };
     this.started = true;
     if (!this.isOutgoing && this.answeredIds.length === 0) return { send: [], events: [] };
-    return { send: [this.makeOffer()], events: [] };
+    // A callee offers after the caller's offer it answered (marked, see the header).
+    return { send: [this.makeOffer(this.isOutgoing ? undefined : this.answeredIds.at(-1))], events: [] };
   }
 
   /** Processes a peer `NegotiateChannels` (an answer to our offer, or an offer). */
@@ -185,9 +198,13 @@ export class ContentNegotiation {
     const send: NegotiateChannelsMessage[] = [];
     const events: NegotiationEvent[] = [];
     if (this.pendingOfferId !== undefined) {
-      if (this.isOutgoing) return ignored(id, 'glare');
-      // Callee: the caller's offer wins; ours is dropped and re-made below.
-      this.pendingOfferId = undefined;
+      if (this.isOutgoing) {
+        // Caller: ours wins, unless the peer made its offer after answering ours (header).
+        if (id !== offerIdAfter(this.pendingOfferId)) return ignored(id, 'glare');
+      } else {
+        // Callee: the caller's offer wins; ours is dropped and re-made below.
+        this.pendingOfferId = undefined;
+      }
     }
     const answer = this.answer(message, events);
     send.push(answer);
@@ -195,15 +212,17 @@ export class ContentNegotiation {
     // The callee offers right after answering the caller (tgcalls `sendOfferIfNeeded`), and again
     // after a glare dropped its offer before it was answered.
     if (!this.isOutgoing && this.started && !this.ownOfferAnswered && this.pendingOfferId === undefined) {
-      send.push(this.makeOffer());
+      send.push(this.makeOffer(id));
     }
     return { send, events };
   }
 
-  private makeOffer(): NegotiateChannelsMessage {
-    let id = this.randomUint32() >>> 0;
-    // Unique within the call, and never one the peer used (it would read as an answer).
-    for (let i = 0; i < 16 && (this.ownIds.includes(id) || this.answeredIds.includes(id)); i++) id = this.randomUint32() >>> 0;
+  /** Our offer; `answered`: the peer offer we just answered, whose id+1 marks ours as made after it. */
+  private makeOffer(answered?: number): NegotiateChannelsMessage {
+    // Unique within the call, never one the peer used (it would read as an answer), never 0.
+    const free = (n: number) => n !== 0 && !this.ownIds.includes(n) && !this.answeredIds.includes(n);
+    let id = answered !== undefined ? offerIdAfter(answered) : this.randomUint32() >>> 0;
+    for (let i = 0; i < 16 && !free(id); i++) id = this.randomUint32() >>> 0;
     this.pendingOfferId = id;
     remember(this.ownIds, id);
     return {
@@ -266,6 +285,11 @@ export class ContentNegotiation {
     if (contents.length === 0) events.push({ type: 'remote-media-absent', exchangeId: offer.exchangeId });
     return { type: 'NegotiateChannels', exchangeId: offer.exchangeId, contents };
   }
+}
+
+/** The exchangeId of an offer made right after answering offer `answered` (see the header); never 0. */
+function offerIdAfter(answered: number): number {
+  return (answered % 0xffffffff) + 1;
 }
 
 function isOpus(p: PayloadType): boolean {

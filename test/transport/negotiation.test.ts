@@ -67,7 +67,8 @@ describe('content negotiation against ntgcalls offers', () => {
           { uri: TRANSPORT_WIDE_CC_URI, id: 3 },
         ],
       });
-      expect(ourOffer.exchangeId).not.toBe(offer!.exchangeId);
+      // Made after answering: the caller's exchangeId + 1 (a caller would answer it even if it overtook our answer).
+      expect(ourOffer.exchangeId).toBe((offer!.exchangeId + 1) >>> 0);
       expect(ourOffer.contents).toEqual([
         expect.objectContaining({ type: 'audio', ssrc: 2222, rtpExtensions: [{ id: 2, uri: ABS_SEND_TIME_URI }, { id: 3, uri: TRANSPORT_WIDE_CC_URI }] }),
       ]);
@@ -199,7 +200,7 @@ describe('content negotiation between two of ours', () => {
     expect(b.canSendMedia).toBe(true);
   });
 
-  it('crossing offers: the caller ignores the callee offer; the callee drops its own, answers, and re-offers', () => {
+  it('crossing offers (tgcalls): the caller ignores a callee offer made before the callee saw its offer; the callee drops its own, answers, and re-offers', () => {
     const a = caller(1111);
     const b = callee(2222);
     b.start();
@@ -218,12 +219,65 @@ describe('content negotiation between two of ours', () => {
     expect(atCallee.send).toHaveLength(2);
     const [answerA, offerC] = atCallee.send;
     expect(answerA!.exchangeId).toBe(offerA!.exchangeId);
-    expect(offerC!.exchangeId).not.toBe(offerB.exchangeId);
+    expect(offerC!.exchangeId).toBe(offerA!.exchangeId + 1); // made after answering offerA
     expect(b.outstandingOfferId).toBe(offerC!.exchangeId);
 
-    pump(a, b, [], [answerA!, offerC!]);
+    // The re-offer may even overtake the answer: the caller takes it (offerC before answerA).
+    pump(a, b, [], [offerC!, answerA!]);
     expect(a.canSendMedia && b.canSendMedia).toBe(true);
     expect(a.remoteParams?.ssrc).toBe(2222);
+  });
+
+  it('a callee offer that overtakes the callee answer is answered at once: its exchangeId says it was made after', () => {
+    const a = caller(1111);
+    const b = callee(2222);
+    b.start();
+    const [offerA] = a.start().send;
+    const [answerA, offerB] = b.receive(offerA!).send;
+    expect(offerB!.exchangeId).toBe(offerA!.exchangeId + 1);
+
+    const early = a.receive(offerB!); // before answerA
+    expect(early.send).toEqual([expect.objectContaining({ exchangeId: offerB!.exchangeId, contents: [expect.objectContaining({ ssrc: 2222 })] })]);
+    expect(early.events).toContainEqual({ type: 'remote-media-params', params: a.remoteParams });
+    expect(a.outstandingOfferId).toBe(offerA!.exchangeId); // ours still waits for its answer
+    expect(a.canSendMedia).toBe(false);
+
+    a.receive(answerA!);
+    b.receive(early.send[0]!);
+    expect(a.canSendMedia && b.canSendMedia).toBe(true);
+    expect(a.remoteParams?.ssrc).toBe(2222);
+    expect(b.remoteParams?.ssrc).toBe(1111);
+    // Duplicates of either change nothing.
+    expect(a.receive(offerB!).events).toEqual([{ type: 'message-ignored', exchangeId: offerB!.exchangeId, reason: 'already-answered' }]);
+    expect(a.receive(answerA!).events).toEqual([{ type: 'message-ignored', exchangeId: offerA!.exchangeId, reason: 'stale-answer' }]);
+  });
+
+  it('the mark after exchangeId 2^32-1 is 1, and a caller takes it', () => {
+    const a = caller(1111, () => 0xffffffff);
+    const b = callee(2222);
+    b.start();
+    const [offerA] = a.start().send;
+    const [, offerB] = b.receive(offerA!).send;
+    expect(offerB!.exchangeId).toBe(1);
+    expect(a.receive(offerB!).send).toEqual([expect.objectContaining({ exchangeId: 1 })]);
+  });
+
+  it('a crossing offer with any other exchangeId is ignored while ours is outstanding, as tgcalls does (a dropped offer must not be answered)', () => {
+    const a = caller(1111);
+    const [offerA] = a.start().send;
+    for (const exchangeId of [offerA!.exchangeId + 2, offerA!.exchangeId - 1, 7]) {
+      expect(a.receive({ type: 'NegotiateChannels', exchangeId, contents: [] })).toEqual({
+        send: [],
+        events: [{ type: 'message-ignored', exchangeId, reason: 'glare' }],
+      });
+    }
+    expect(a.remoteParams).toBeUndefined();
+  });
+
+  it('a callee that answered before start() offers at start(), marked after the offer it answered', () => {
+    const b = callee(2222);
+    b.receive({ type: 'NegotiateChannels', exchangeId: 41, contents: [] });
+    expect(b.start().send).toEqual([expect.objectContaining({ exchangeId: 42 })]);
   });
 
   it('a renegotiation offer is answered again and updates the peer parameters', () => {
@@ -260,30 +314,32 @@ describe('content negotiation between two of ours', () => {
     expect(a.receive(answerA!)).toEqual({ send: [], events: [{ type: 'message-ignored', exchangeId: answerA!.exchangeId, reason: 'stale-answer' }] });
   });
 
-  it('never reuses an exchangeId, even with a repeating random source', () => {
+  it('never reuses an exchangeId nor sends 0, even with a repeating random source', () => {
     const ids = [5, 5, 5, 6];
     const n = new ContentNegotiation({ isOutgoing: false, localSsrc: 9, randomUint32: () => ids.shift() ?? 7 });
     n.start();
-    const first = n.receive({ type: 'NegotiateChannels', exchangeId: 1, contents: [] }).send[1]!;
-    const second = n.receive({ type: 'NegotiateChannels', exchangeId: 2, contents: [] }).send[1]!;
-    expect(first.exchangeId).toBe(5);
-    expect(second.exchangeId).toBe(6);
+    // Each peer offer crosses our outstanding one: we drop ours, answer, and offer again.
+    const offerAfter = (exchangeId: number) => n.receive({ type: 'NegotiateChannels', exchangeId, contents: [] }).send[1]!.exchangeId;
+    expect(offerAfter(1)).toBe(2); // the mark: the answered offer's id + 1
+    expect(offerAfter(0xffffffff)).toBe(5); // its mark would be 1 (never 0), the peer's own id: random instead
+    expect(offerAfter(4)).toBe(6); // 5 is ours already, and so is the repeated 5
   });
 
-  it('converges under any interleaving of the two directions, with duplicates', () => {
+  it('converges under any order of arrival, with duplicates', () => {
     for (let seed = 1; seed <= 200; seed++) {
       const random = seededRandom(seed);
       const a = caller(1111, () => Math.floor(random() * 2 ** 32));
       const b = callee(2222, () => Math.floor(random() * 2 ** 32));
       b.start();
-      // In flight, per direction: the encrypted signaling channel keeps each direction in order
-      // (call-crypto-and-signaling.md §5.3), but the directions interleave arbitrarily.
+      // In flight: the acked signaling channel keeps each direction in order (§5.3), raw-mode
+      // signaling does not; any message may overtake any other here.
       const toB: NegotiateChannelsMessage[] = [...a.start().send];
       const toA: NegotiateChannelsMessage[] = [];
       for (let steps = 0; steps < 200 && (toA.length > 0 || toB.length > 0); steps++) {
         const pickB = toA.length === 0 || (toB.length > 0 && random() < 0.5);
         const queue = pickB ? toB : toA;
-        const [m] = random() < 0.1 ? [queue[0]!] : queue.splice(0, 1); // 10 % duplicates
+        const at = Math.floor(random() * queue.length);
+        const [m] = random() < 0.1 ? [queue[at]!] : queue.splice(at, 1); // 10 % duplicates
         const out = (pickB ? b : a).receive(m!).send;
         (pickB ? toA : toB).push(...out);
       }

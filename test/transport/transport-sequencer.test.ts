@@ -140,7 +140,7 @@ describe('TransportSequencer: the caller', () => {
     }
   });
 
-  it('ignores the callee offer while its own is outstanding (the caller wins), and answers it after', () => {
+  it('ignores a crossing callee offer while its own is outstanding (the caller wins, as in tgcalls), and answers a later one', () => {
     const { s, ourOffer } = callerWithOffer();
     s.receive(offer(77, CALLEE_SSRC));
     expect(drain(s)).toEqual([]);
@@ -164,19 +164,25 @@ describe('TransportSequencer: the caller', () => {
     expect(drain(s).map((o) => (o.type === 'send' ? o.message.type : o.type))).toEqual(['InitialSetup', 'NegotiateChannels', 'remote-media-state']);
   });
 
-  it('known gap, kept as is: a callee offer that overtakes the callee answer is ignored as glare and never made again', () => {
-    // The callee sends InitialSetup, its answer, then its offer. The acked signaling channel
-    // delivers on arrival, so a lost and resent answer lets the offer arrive first; the caller,
-    // its own offer outstanding, takes it for crossing offers. Nothing re-offers: the callee's
-    // audio stays unnegotiated (found by sequencer-property.test.ts).
+  it('answers at once a callee offer that overtakes the callee answer: made after it, it carries our exchangeId + 1', () => {
+    // The callee sends InitialSetup, its answer, then its offer. The acked channel keeps that
+    // order (as tgcalls' EncryptedConnection); raw-mode signaling or a reordering path may not,
+    // and the offer arrives while ours is outstanding. Ignored as crossing offers, the callee's
+    // audio would never be negotiated (found by sequencer-property.test.ts).
     const { s, ourOffer } = callerWithOffer();
     s.receive(initialSetup('callee'));
-    s.receive(offer(99, CALLEE_SSRC));
+    const afterAnswer = ourOffer.exchangeId + 1;
+    s.receive(offer(afterAnswer, CALLEE_SSRC));
+    let out = drain(s);
+    expect(negotiations(out)).toEqual([expect.objectContaining({ exchangeId: afterAnswer, contents: [expect.objectContaining({ ssrc: CALLEE_SSRC })] })]);
+    expect(ofType(out, 'apply-remote-description')).toEqual([]); // still waits for the answer to ours
+    expect(s.canSendMedia).toBe(false);
     s.receive(answerTo(ourOffer));
-    const out = drain(s);
+    out = drain(s);
     expect(negotiations(out)).toEqual([]);
-    expect(s.stats.ignoredMessages).toBe(1);
-    expect(s.mediaParams.remote).toBeUndefined();
+    expect(ofType(out, 'apply-remote-description')[0]!.description.remoteSsrc).toBe(CALLEE_SSRC);
+    expect(s.stats.ignoredMessages).toBe(0);
+    expect(s.mediaParams.remote?.ssrc).toBe(CALLEE_SSRC);
     expect(s.canSendMedia).toBe(true);
   });
 
@@ -220,6 +226,7 @@ describe('TransportSequencer: the callee', () => {
     const [answer, ownOffer] = negotiations(out);
     expect(answer).toMatchObject({ exchangeId: 5, contents: [{ ssrc: CALLER_SSRC }] });
     expect(ownOffer!.contents[0]).toMatchObject({ ssrc: CALLEE_SSRC });
+    expect(ownOffer!.exchangeId).toBe(6); // made after answering 5 (negotiation.ts)
     // The caller's SSRC goes into the remote offer.
     expect(ofType(out, 'apply-remote-description')[0]!.description.remoteSsrc).toBe(CALLER_SSRC);
   });
