@@ -30,6 +30,11 @@ export interface TurnServerOptions {
   readonly username?: string;
   readonly password?: string;
   readonly startTimeoutMs?: number;
+  /**
+   * More coturn options, appended after the defaults (e.g. `--max-allocate-lifetime=4`,
+   * `--denied-peer-ip=…`, `--user-quota=1`, `--stale-nonce=…`). Default: none.
+   */
+  readonly extraArgs?: readonly string[];
 }
 
 export function hasTurnserver(): boolean {
@@ -49,7 +54,7 @@ export function turnGate(what: string): boolean {
 }
 
 export async function freeUdpPort(address: string): Promise<number> {
-  const socket = createSocket('udp4');
+  const socket = createSocket(address.includes(':') ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(0, address, resolve);
@@ -82,6 +87,7 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
       '--no-dtls',
       '--no-tcp',
       '--log-file=stdout',
+      ...(options.extraArgs ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
