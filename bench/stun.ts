@@ -98,7 +98,7 @@ function boundTurnClient(peer: { address: string; port: number }): TurnClient {
     if (!m.ok) throw new Error('bad request');
     return buildStun({ method: m.method, cls, transactionId: m.transactionId, attributes, ...(signed ? { integrityKey: key } : {}) });
   };
-  let req = client.start(0).datagrams[0]!.data;
+  let req = client.start(0).send[0]!.data;
   req = client.receive(
     answer(req, [
       { type: StunAttr.ERROR_CODE, value: encodeErrorCode(401, 'Unauthorized') },
@@ -107,10 +107,10 @@ function boundTurnClient(peer: { address: string; port: number }): TurnClient {
     ], false, 'error'),
     server,
     1,
-  ).datagrams[0]!.data;
+  ).send[0]!.data;
   const id = (parseStun(req) as { transactionId: Uint8Array }).transactionId;
   client.receive(answer(req, [{ type: StunAttr.XOR_RELAYED_ADDRESS, value: encodeAddress({ address: '198.51.100.1', port: 50000 }, id) }], true), server, 2);
-  for (const d of client.send(peer, new Uint8Array(1), 3).datagrams) {
+  for (const d of client.send(peer, new Uint8Array(1), 3).send) {
     const m = parseStun(d.data);
     if (m.ok && m.cls === 'request') client.receive(answer(d.data, [], true), server, 4);
   }
@@ -136,7 +136,7 @@ export default async function benchStun(): Promise<void> {
   const payload = new Uint8Array(160).fill(0x80);
   const incoming = new Uint8Array(164);
   incoming.set([0x40, 0x00, 0, 160]);
-  if (turn.send(peer, payload, 5).datagrams[0]!.data[0] !== 0x40) throw new Error('the channel is not bound');
+  if (turn.send(peer, payload, 5).send[0]!.data[0] !== 0x40) throw new Error('the channel is not bound');
 
   const rows = [
     { what: 'isStunPacket, media/DTLS/ChannelData packets (false)', ns: nsPerCall(media, isStunPacket) },

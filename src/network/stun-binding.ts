@@ -141,7 +141,7 @@ export class StunBindingClient {
     if (!mapped) return this.fail('STUN_BAD_RESPONSE', 'success response without a valid (XOR-)MAPPED-ADDRESS');
     this.finish('mapped');
     this.mappedValue = mapped;
-    return { datagrams: [], events: [{ type: 'mapped', mapped, rttMs: this.sent === 1 ? now - this.firstSentAt : undefined }] };
+    return { send: [], events: [{ type: 'mapped', mapped, rttMs: this.sent === 1 ? now - this.firstSentAt : undefined }] };
   }
 
   tick(now: number): CoreStep<StunBindingEvent> {
@@ -166,12 +166,12 @@ export class StunBindingClient {
     this.sent += 1;
     this.stats.transmissions += 1;
     this.deadline = now + retransmitDelay(this.policy, this.sent);
-    return { datagrams: [{ to: this.server, data: this.request! }], events: [] };
+    return { send: [{ to: this.server, data: this.request! }], events: [] };
   }
 
   private fail(code: StunBindingFailureCode, reason: string, status?: number): CoreStep<StunBindingEvent> {
     this.finish('failed');
-    return { datagrams: [], events: [status === undefined ? { type: 'failed', code, reason } : { type: 'failed', code, status, reason }] };
+    return { send: [], events: [status === undefined ? { type: 'failed', code, reason } : { type: 'failed', code, status, reason }] };
   }
 
   private finish(state: StunBindingState): void {

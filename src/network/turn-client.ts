@@ -168,7 +168,7 @@ export class TurnClient {
   send(peer: Endpoint, payload: Uint8Array, now: number): CoreStep<TurnEvent> {
     const step = emptyStep<TurnEvent>();
     if (this.stateValue !== 'allocated') this.stats.dropped.notAllocated += 1;
-    else this.issue(step, this.peers.send(peer, payload, now, this.server, step.datagrams), now);
+    else this.issue(step, this.peers.send(peer, payload, now, this.server, step.send), now);
     return step;
   }
 
@@ -213,7 +213,7 @@ export class TurnClient {
         tx.sent += 1;
         tx.nextAt = now + retransmitDelay(this.policy, tx.sent);
         this.stats.sent.retransmissions += 1;
-        step.datagrams.push({ to: this.server, data: tx.bytes });
+        step.send.push({ to: this.server, data: tx.bytes });
       } else {
         this.transactions.delete(tx.key);
         this.onTimeout(tx, step, now);
@@ -296,7 +296,7 @@ export class TurnClient {
     const tx: Transaction = { kind, key: transactionKey(id), bytes, authenticated: key !== undefined, retries, rebuild, method, peer, sent: 1, nextAt };
     this.transactions.set(tx.key, tx);
     this.stats.sent.requests += 1;
-    step.datagrams.push({ to: this.server, data: bytes });
+    step.send.push({ to: this.server, data: bytes });
   }
 
   /** A new transaction for the same request after a challenge; only 438s count against the bound. */
@@ -340,7 +340,7 @@ export class TurnClient {
         this.grantLifetime(message, now);
         return;
       default:
-        this.peers.succeeded(tx.peer!, now, this.server, step.datagrams);
+        this.peers.succeeded(tx.peer!, now, this.server, step.send);
     }
   }
 

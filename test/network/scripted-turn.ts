@@ -43,7 +43,7 @@ export function parse(data: Uint8Array): StunMessage {
 
 /** The one request in a step (throws when there is not exactly one STUN request). */
 export function onlyRequest(step: CoreStep<TurnEvent>): StunMessage {
-  const requests = step.datagrams.map((d) => parseStun(d.data)).filter((m): m is StunMessage => m.ok && m.cls === 'request');
+  const requests = step.send.map((d) => parseStun(d.data)).filter((m): m is StunMessage => m.ok && m.cls === 'request');
   if (requests.length !== 1) throw new Error(`expected one request, got ${requests.length}`);
   return requests[0]!;
 }

@@ -27,7 +27,7 @@ function runUntil(client: TurnClient, until: number): { at: number; data: Uint8A
     const at = client.nextDeadline();
     if (at === undefined || at > until) break;
     const step = client.tick(at);
-    for (const d of step.datagrams) sent.push({ at, data: d.data });
+    for (const d of step.send) sent.push({ at, data: d.data });
     sent.events.push(...step.events);
   }
   return sent;
@@ -74,7 +74,7 @@ describe('TurnClient allocation', () => {
     const second = onlyRequest(client.receive(server.challenge(first), SERVER, 1));
     const step = client.receive(server.challenge(second), SERVER, 2);
     expect(step.events).toEqual([{ type: 'failed', code: 'TURN_UNAUTHORIZED', status: 401, reason: 'allocate: 401 Unauthorized' }]);
-    expect(step.datagrams).toHaveLength(0);
+    expect(step.send).toHaveLength(0);
     expect([client.state, client.nextDeadline()]).toEqual(['failed', undefined]);
   });
 
@@ -137,14 +137,14 @@ describe('TurnClient allocation', () => {
     const client = newClient();
     const first = onlyRequest(client.start(0));
     const other = { ...first, transactionId: new Uint8Array(12).fill(1) } as StunMessage;
-    expect(client.receive(server.challenge(other), SERVER, 1).datagrams).toHaveLength(0);
+    expect(client.receive(server.challenge(other), SERVER, 1).send).toHaveLength(0);
     const wrongMethod = { ...first, method: StunMethod.REFRESH } as StunMessage;
-    expect(client.receive(server.challenge(wrongMethod), SERVER, 1).datagrams).toHaveLength(0);
-    expect(client.receive(server.challenge(first), { address: '198.51.100.21', port: 3478 }, 1).datagrams).toHaveLength(0);
+    expect(client.receive(server.challenge(wrongMethod), SERVER, 1).send).toHaveLength(0);
+    expect(client.receive(server.challenge(first), { address: '198.51.100.21', port: 3478 }, 1).send).toHaveLength(0);
     expect(client.stats.dropped).toMatchObject({ unknownTransaction: 2, unknownSource: 1 });
-    expect(client.receive(server.challenge(first), SERVER, 1).datagrams).toHaveLength(1);
+    expect(client.receive(server.challenge(first), SERVER, 1).send).toHaveLength(1);
     // the duplicate answer to a finished transaction
-    expect(client.receive(server.challenge(first), SERVER, 2).datagrams).toHaveLength(0);
+    expect(client.receive(server.challenge(first), SERVER, 2).send).toHaveLength(0);
     expect(client.stats.dropped.unknownTransaction).toBe(3);
   });
 
@@ -160,7 +160,7 @@ describe('TurnClient allocation', () => {
 
   it('retransmits the same bytes and times out with TURN_TIMEOUT after 6.3 s', () => {
     const client = newClient();
-    const first = client.start(0).datagrams[0]!.data;
+    const first = client.start(0).send[0]!.data;
     const sent = runUntil(client, 100_000);
     expect(sent.map((s) => s.at)).toEqual([100, 300, 700, 1500, 3100, 4700]);
     expect(sent.every((s) => s.data === first)).toBe(true);
@@ -176,7 +176,7 @@ describe('TurnClient refresh and close', () => {
     expect(runUntil(client, 539_999)).toHaveLength(0);
     const sent = runUntil(client, 540_002);
     expect(sent).toHaveLength(1);
-    const refresh = onlyRequest({ datagrams: [{ to: SERVER, data: sent[0]!.data }], events: [] });
+    const refresh = onlyRequest({ send: [{ to: SERVER, data: sent[0]!.data }], events: [] });
     expect([refresh.method, verifyIntegrity(refresh, server.key)]).toEqual([StunMethod.REFRESH, true]);
     expect(attributeValue(refresh, StunAttr.LIFETIME)).toBeUndefined();
     client.receive(server.ok(refresh, [{ type: StunAttr.LIFETIME, value: Uint8Array.of(0, 0, 0, 100) }]), SERVER, 540_010);
@@ -188,7 +188,7 @@ describe('TurnClient refresh and close', () => {
     const server = new ScriptedTurn();
     const client = server.allocate(newClient({ lifetimeSec: 10 }), 0, 10);
     expect(client.nextDeadline()).toBe(2 + 5_000);
-    const refresh = onlyRequest({ datagrams: runUntil(client, 5_002).map((s) => ({ to: SERVER, data: s.data })), events: [] });
+    const refresh = onlyRequest({ send: runUntil(client, 5_002).map((s) => ({ to: SERVER, data: s.data })), events: [] });
     expect(decodeU32(attributeValue(refresh, StunAttr.LIFETIME)!)).toBe(10);
     const again = onlyRequest(client.receive(server.stale(refresh, 'nonce-2'), SERVER, 5_010));
     expect([again.method, text(again, StunAttr.NONCE)]).toEqual([StunMethod.REFRESH, 'nonce-2']);
@@ -201,12 +201,12 @@ describe('TurnClient refresh and close', () => {
     const server = new ScriptedTurn();
     const client = server.allocate(newClient());
     const refresh = onlyRequest(client.refresh(1000));
-    expect(client.refresh(1001).datagrams).toHaveLength(0); // one at a time
+    expect(client.refresh(1001).send).toHaveLength(0); // one at a time
     expect(failedEvent(client.receive(server.error(refresh, 437, 'Allocation Mismatch'), SERVER, 1002).events)).toMatchObject({
       code: 'TURN_ALLOCATION_MISMATCH',
       status: 437,
     });
-    expect(client.close(1003).datagrams).toHaveLength(0); // nothing left to release
+    expect(client.close(1003).send).toHaveLength(0); // nothing left to release
   });
 
   it('retries an unanswered Refresh while the allocation lives, then fails with TURN_TIMEOUT', () => {
@@ -231,15 +231,15 @@ describe('TurnClient refresh and close', () => {
     ]);
     expect([client.state, client.nextDeadline()]).toEqual(['closed', undefined]);
     expect(client.receive(server.ok(release), SERVER, 5001).events).toEqual([]);
-    expect(client.close(5002).datagrams).toHaveLength(0);
-    expect(client.tick(1e9)).toEqual({ datagrams: [], events: [] });
+    expect(client.close(5002).send).toHaveLength(0);
+    expect(client.tick(1e9)).toEqual({ send: [], events: [] });
   });
 
   it('close() before credentials sends nothing; after a sent authenticated Allocate it releases', () => {
-    expect(newClient().close(0).datagrams).toHaveLength(0);
+    expect(newClient().close(0).send).toHaveLength(0);
     const idle = newClient();
     idle.start(0);
-    expect(idle.close(1).datagrams).toHaveLength(0);
+    expect(idle.close(1).send).toHaveLength(0);
     const server = new ScriptedTurn();
     const pending = newClient();
     pending.receive(server.challenge(onlyRequest(pending.start(0))), SERVER, 1);

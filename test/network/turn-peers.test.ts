@@ -23,9 +23,9 @@ function setup(options: Parameters<typeof newClient>[0] = {}): { server: Scripte
 /** Sends to PEER: returns the CreatePermission and ChannelBind requests it caused. */
 function firstSend(client: TurnClient, payload: Uint8Array, now: number): { permission: StunMessage; bind: StunMessage } {
   const step = client.send(PEER, payload, now);
-  const reqs = requests(step.datagrams);
+  const reqs = requests(step.send);
   expect(reqs.map((r) => r.method)).toEqual([StunMethod.CREATE_PERMISSION, StunMethod.CHANNEL_BIND]);
-  expect(step.datagrams).toHaveLength(2); // the data waits for the permission
+  expect(step.send).toHaveLength(2); // the data waits for the permission
   return { permission: reqs[0]!, bind: reqs[1]! };
 }
 
@@ -36,21 +36,21 @@ describe('TurnClient data path', () => {
     expect(peerOf(permission)).toEqual({ address: PEER.address, port: 0 });
     expect(peerOf(bind)).toEqual(PEER);
     expect(decodeChannelNumber(attributeValue(bind, StunAttr.CHANNEL_NUMBER)!)).toBe(0x4000);
-    expect(client.send(PEER, bytes(2), 11).datagrams).toHaveLength(0);
+    expect(client.send(PEER, bytes(2), 11).send).toHaveLength(0);
 
-    const flushed = client.receive(server.ok(permission), SERVER, 20).datagrams.map((d) => parse(d.data));
+    const flushed = client.receive(server.ok(permission), SERVER, 20).send.map((d) => parse(d.data));
     expect(flushed.map((m) => [m.method, m.cls])).toEqual([
       [StunMethod.SEND, 'indication'],
       [StunMethod.SEND, 'indication'],
     ]);
     expect(flushed.map((m) => [...attributeValue(m, StunAttr.DATA)!])).toEqual([[1], [2]]);
     expect(flushed.every((m) => JSON.stringify(peerOf(m)) === JSON.stringify(PEER))).toBe(true);
-    expect(parseStun(client.send(PEER, bytes(3), 21).datagrams[0]!.data)).toMatchObject({ ok: true, method: StunMethod.SEND });
+    expect(parseStun(client.send(PEER, bytes(3), 21).send[0]!.data)).toMatchObject({ ok: true, method: StunMethod.SEND });
 
     client.receive(server.ok(bind), SERVER, 30);
-    const out = client.send(PEER, bytes(4, 5, 6), 31).datagrams;
+    const out = client.send(PEER, bytes(4, 5, 6), 31).send;
     expect(out).toEqual([{ to: SERVER, data: bytes(0x40, 0x00, 0, 3, 4, 5, 6) }]);
-    expect(client.send(PEER, new Uint8Array(0x10000), 32).datagrams).toEqual([]); // cannot be framed
+    expect(client.send(PEER, new Uint8Array(0x10000), 32).send).toEqual([]); // cannot be framed
     expect(client.stats.dropped.oversize).toBe(1);
     expect(client.stats.sent).toMatchObject({ sendIndications: 3, channelData: 1 });
   });
@@ -60,10 +60,10 @@ describe('TurnClient data path', () => {
     const { permission } = firstSend(client, bytes(1), 10);
     client.receive(server.ok(permission), SERVER, 20);
     const step = client.send(PEER2, bytes(9), 21);
-    const reqs = requests(step.datagrams);
+    const reqs = requests(step.send);
     expect(reqs.map((r) => r.method)).toEqual([StunMethod.CHANNEL_BIND]);
     expect(decodeChannelNumber(attributeValue(reqs[0]!, StunAttr.CHANNEL_NUMBER)!)).toBe(0x4001);
-    expect(step.datagrams).toHaveLength(2); // the bind and the Send indication
+    expect(step.send).toHaveLength(2); // the bind and the Send indication
   });
 
   it('queued data is a copy: the caller may reuse its Buffer', () => {
@@ -71,7 +71,7 @@ describe('TurnClient data path', () => {
     const reused = Buffer.from([1, 2, 3]);
     const { permission } = firstSend(client, reused, 10);
     reused.fill(9);
-    const flushed = client.receive(server.ok(permission), SERVER, 20).datagrams.map((d) => parse(d.data));
+    const flushed = client.receive(server.ok(permission), SERVER, 20).send.map((d) => parse(d.data));
     expect([...attributeValue(flushed[0]!, StunAttr.DATA)!]).toEqual([1, 2, 3]);
   });
 
@@ -90,9 +90,9 @@ describe('TurnClient data path', () => {
     expect(step.events).toEqual([{ type: 'permission-failed', address: PEER.address, status: 403, reason: '403 Forbidden IP' }]);
     expect(client.state).toBe('allocated');
     expect(client.stats.dropped.permissionFailed).toBe(2);
-    expect(client.send(PEER, bytes(3), 5_019).datagrams).toHaveLength(0);
+    expect(client.send(PEER, bytes(3), 5_019).send).toHaveLength(0);
     expect(client.stats.dropped.permissionFailed).toBe(3);
-    expect(requests(client.send(PEER, bytes(4), 5_020).datagrams).map((r) => r.method)).toEqual([StunMethod.CREATE_PERMISSION]);
+    expect(requests(client.send(PEER, bytes(4), 5_020).send).map((r) => r.method)).toEqual([StunMethod.CREATE_PERMISSION]);
   });
 
   it('a refused ChannelBind leaves the peer on Send indications', () => {
@@ -101,32 +101,32 @@ describe('TurnClient data path', () => {
     client.receive(server.ok(permission), SERVER, 20);
     client.receive(server.error(bind, 400, 'Bad Request'), SERVER, 21);
     expect(client.stats.channelFailures).toBe(1);
-    const out = client.send(PEER, bytes(2), 22).datagrams;
+    const out = client.send(PEER, bytes(2), 22).send;
     expect(out.map((d) => parse(d.data).method)).toEqual([StunMethod.SEND]);
   });
 
   it('channels: false sends only Send indications', () => {
     const { server, client } = setup({ channels: false });
     const step = client.send(PEER, bytes(1), 10);
-    const reqs = requests(step.datagrams);
+    const reqs = requests(step.send);
     expect(reqs.map((r) => r.method)).toEqual([StunMethod.CREATE_PERMISSION]);
-    expect(client.receive(server.ok(reqs[0]!), SERVER, 11).datagrams.map((d) => parse(d.data).method)).toEqual([StunMethod.SEND]);
+    expect(client.receive(server.ok(reqs[0]!), SERVER, 11).send.map((d) => parse(d.data).method)).toEqual([StunMethod.SEND]);
   });
 
   it('permit() installs a permission before any data; refreshes at 4 min, channels re-bound at 9 min', () => {
     const { server, client } = setup();
-    const permission = requests(client.permit(PEER.address, 100).datagrams)[0]!;
-    expect(client.permit(PEER.address, 101).datagrams).toHaveLength(0); // already pending
+    const permission = requests(client.permit(PEER.address, 100).send)[0]!;
+    expect(client.permit(PEER.address, 101).send).toHaveLength(0); // already pending
     client.receive(server.ok(permission), SERVER, 110);
-    const bind = requests(client.send(PEER, bytes(1), 120).datagrams)[0]!;
+    const bind = requests(client.send(PEER, bytes(1), 120).send)[0]!;
     client.receive(server.ok(bind), SERVER, 130);
     // ChannelBind refreshed the permission of its IP too (RFC 8656 §12.2): next refresh 240 s after it
     expect(client.nextDeadline()).toBe(130 + 240_000);
-    const first = requests(client.tick(130 + 240_000).datagrams);
+    const first = requests(client.tick(130 + 240_000).send);
     expect(first.map((r) => r.method)).toEqual([StunMethod.CREATE_PERMISSION]);
     client.receive(server.ok(first[0]!), SERVER, 240_200);
     // (the allocation and the permission are due again by then too)
-    const rebind = requests(client.tick(130 + 540_000).datagrams).filter((r) => r.method === StunMethod.CHANNEL_BIND);
+    const rebind = requests(client.tick(130 + 540_000).send).filter((r) => r.method === StunMethod.CHANNEL_BIND);
     expect(rebind).toHaveLength(1);
     expect([decodeChannelNumber(attributeValue(rebind[0]!, StunAttr.CHANNEL_NUMBER)!), peerOf(rebind[0]!)]).toEqual([0x4000, PEER]);
   });
@@ -162,7 +162,7 @@ describe('TurnClient data path', () => {
 
   it('drops sends it cannot make: before allocation, other family, bad address, too many peers', () => {
     const early = newClient();
-    expect(early.send(PEER, bytes(1), 0).datagrams).toHaveLength(0);
+    expect(early.send(PEER, bytes(1), 0).send).toHaveLength(0);
     expect(early.stats.dropped.notAllocated).toBe(1);
     const { client } = setup({ limits: { maxPermissions: 1 } });
     client.send({ address: '2001:db8::1', port: 5 }, bytes(1), 10);
@@ -177,8 +177,8 @@ describe('TurnClient data path', () => {
     const { server, client } = setup({ server: { address: '2001:db8::3478', port: 3478 }, family: 6 });
     void server;
     const step = client.send({ address: '2001:DB8:0::50', port: 9 }, bytes(1), 10);
-    const [permission] = requests(step.datagrams);
+    const [permission] = requests(step.send);
     expect(peerOf(permission!)).toEqual({ address: '2001:db8::50', port: 0 });
-    expect(client.send({ address: '2001:db8::50', port: 9 }, bytes(2), 11).datagrams).toHaveLength(0); // same pending permission, no new requests
+    expect(client.send({ address: '2001:db8::50', port: 9 }, bytes(2), 11).send).toHaveLength(0); // same pending permission, no new requests
   });
 });

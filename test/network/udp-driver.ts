@@ -78,13 +78,13 @@ export class UdpDriver<E> {
     const step = this.core.close(clock());
     this.closed = true;
     // the goodbye datagrams must leave before the socket closes
-    await Promise.all(step.datagrams.map((d) => new Promise<void>((resolve) => this.socket.send(d.data, d.to.port, d.to.address, () => resolve()))));
+    await Promise.all(step.send.map((d) => new Promise<void>((resolve) => this.socket.send(d.data, d.to.port, d.to.address, () => resolve()))));
     clearTimeout(this.timer);
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
 
   private apply(step: CoreStep<E>): void {
-    for (const d of step.datagrams) this.socket.send(d.data, d.to.port, d.to.address);
+    for (const d of step.send) this.socket.send(d.data, d.to.port, d.to.address);
     if (step.events.length > 0) {
       this.events.push(...step.events);
       const waiters = this.waiters;
