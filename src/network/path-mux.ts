@@ -1,0 +1,447 @@
+/**
+ * The network edge's core (sans-I/O): every datagram between libjuice and the network passes
+ * through it. libjuice runs ICE, DTLS-SRTP and SCTP on loopback only; each way to reach the
+ * peer is a route (route-table.ts) with its own loopback proxy that libjuice sees as a remote
+ * candidate. On the network side there are our direct sockets and the relays (TURN
+ * allocations, Telegram reflectors; relay-path.ts). Datagrams and `now` go in; datagrams to
+ * send, proxies to open, candidates and events come out. Sockets and timers live in the
+ * adapter (network-edge.ts).
+ *
+ * Rules it enforces:
+ * - nothing from an unknown source reaches libjuice, except an ICE check that verifies with our
+ *   ICE password (a forged check never creates or moves a route);
+ * - a peer that changed networks is followed: a verified check from a new address on the path
+ *   libjuice is using, while that route has been silent, moves the route (network-change.md
+ *   rule 7; libjuice itself ignores new candidates once it has nominated a pair);
+ * - the peer's checks through a reflector carry a zero ICE tie-breaker that libjuice rejects;
+ *   they are re-signed (reflector-shim.md §3);
+ * - libjuice's answers report the loopback proxy as the peer's mapped address; they are
+ *   rewritten to the peer's real address on direct and TURN routes;
+ * - the DTLS handshake is repaired as dtls-assist.ts says;
+ * - p2p not allowed: no direct route and no host candidate, only relays.
+ */
+import { DtlsAssist, type DtlsAssistOptions } from './dtls-assist.js';
+import { endpointKey, sameEndpoint, type Endpoint } from './endpoint.js';
+import { verifyIceRequest, fixZeroTiebreaker, rewriteMappedAddress } from './ice-check.js';
+import {
+  candidateFoundation,
+  candidatePriority,
+  classifyAddress,
+  formatIceCandidate,
+  parseIceCandidate,
+  TYPE_PREFERENCE,
+  type CandidateType,
+  type IceCandidate,
+} from './ice-candidate.js';
+import type { RelayPath, RelayPeer, RelayStep } from './relay-path.js';
+import { MAX_PENDING_PER_ROUTE, RouteTable, type Route, type RouteKind } from './route-table.js';
+import { isStunPacket } from './stun.js';
+
+/** One of our direct UDP sockets (wildcard or `bindAddress`), per address family. */
+export interface DirectPathConfig {
+  readonly family: 4 | 6;
+  readonly localPort: number;
+  /** Addresses our host candidates name (with `localPort`). */
+  readonly hostAddresses: readonly string[];
+}
+
+export interface PathMuxOptions {
+  readonly isOutgoing: boolean;
+  /** `p2p_allowed`: direct routes and host candidates; false = relays only. */
+  readonly allowDirect: boolean;
+  readonly direct: readonly DirectPathConfig[];
+  readonly relays: readonly RelayPath[];
+  /** `network_standalone_reflectors`: no reflector candidate is signalled; the peer's is made up. */
+  readonly standaloneReflectors?: boolean;
+  /** Tests on one machine: accept loopback peer addresses. */
+  readonly allowLoopbackPeers?: boolean;
+  /** The route libjuice uses moves to a verified new peer address after this much silence. */
+  readonly moveAfterSilenceMs?: number;
+  /** Re-signed tie-breakers use this value (random per call). */
+  readonly tiebreaker: bigint;
+  readonly dtls?: DtlsAssistOptions;
+}
+
+export type MuxEvent =
+  | { readonly type: 'peer-moved'; readonly path: string; readonly from: string; readonly to: string }
+  | { readonly type: 'relay-ready'; readonly path: string; readonly server: Endpoint }
+  | { readonly type: 'relay-failed'; readonly path: string; readonly server: Endpoint; readonly reason: string }
+  | { readonly type: 'candidate-dropped'; readonly reason: string; readonly candidate: string };
+
+export type MuxOutput =
+  /** Bytes for a network socket (`direct4`, `direct6`, `relay<n>`); `to` unset = the relay's TCP stream. */
+  | { readonly kind: 'net'; readonly socket: string; readonly to: Endpoint | undefined; readonly data: Uint8Array }
+  /** A datagram for libjuice, sent from route `route`'s proxy socket. */
+  | { readonly kind: 'engine'; readonly route: number; readonly data: Uint8Array }
+  | { readonly kind: 'open-proxy'; readonly route: number }
+  /** A remote candidate for libjuice (a proxy). */
+  | { readonly kind: 'engine-candidate'; readonly line: string }
+  /** One of our candidates, to signal to the peer. */
+  | { readonly kind: 'local-candidate'; readonly line: string }
+  | { readonly kind: 'event'; readonly event: MuxEvent };
+
+/** Local type preferences of our side of a route (reflector ports: tgcalls' 58655488 ≈ 3 << 24). */
+const LOCAL_TYPE_PREFERENCE: Readonly<Record<RouteKind, number>> = { direct: TYPE_PREFERENCE.host, turn: TYPE_PREFERENCE.relay, reflector: 3 };
+const MAX_REMOTE_CANDIDATES = 64;
+/** A route counts as libjuice's choice while it sent media on it this recently. */
+const ACTIVE_WITHIN_MS = 5_000;
+
+export class PathMux {
+  readonly routes = new RouteTable();
+  private readonly options: PathMuxOptions;
+  private readonly direct = new Map<string, DirectPathConfig>();
+  private readonly relays = new Map<string, RelayPath>();
+  private readonly dtls: DtlsAssist<number>;
+  private readonly moveAfterSilenceMs: number;
+  private readonly remotes: IceCandidate[] = [];
+  private readonly localLines: string[] = [];
+  private credentials: { readonly ufrag: string; readonly pwd: string } | undefined;
+  private engine: Endpoint | undefined;
+  private engineReady = false;
+  private closed = false;
+  readonly drops: Record<string, number> = {};
+  moves = 0;
+
+  constructor(options: PathMuxOptions) {
+    this.options = options;
+    this.moveAfterSilenceMs = options.moveAfterSilenceMs ?? 1_000;
+    this.dtls = new DtlsAssist<number>(options.dtls);
+    if (options.allowDirect) for (const d of options.direct) this.direct.set(`direct${d.family}`, d);
+    options.relays.forEach((relay, i) => this.relays.set(`relay${i}`, relay));
+  }
+
+  /** Starts the relays and prepares our host candidates (signalled once credentials are known). */
+  start(now: number): MuxOutput[] {
+    const out: MuxOutput[] = [];
+    for (const d of this.direct.values()) {
+      d.hostAddresses.forEach((address, i) => {
+        // IPv4 before IPv6, then in interface order (RFC 8421 §4 leaves the choice to us).
+        const priority = candidatePriority(TYPE_PREFERENCE.host, 0xffff - i - (d.family === 6 ? 0x100 : 0));
+        this.addLocal({ foundation: candidateFoundation('host', address), component: 1, transport: 'udp', priority, address, port: d.localPort, type: 'host' }, out);
+      });
+    }
+    for (const [id, relay] of this.relays) this.onRelayStep(id, relay, relay.start(now), now, out);
+    return out;
+  }
+
+  /** Our ICE ufrag/pwd (from libjuice's local description): our candidates can go out. */
+  setLocalCredentials(ufrag: string, pwd: string): MuxOutput[] {
+    this.credentials = { ufrag, pwd };
+    return this.localLines.map((line) => ({ kind: 'local-candidate', line: `${line} ufrag ${ufrag} network-id 1 network-cost 10` }) as const);
+  }
+
+  /** libjuice's loopback address (its host candidate): proxies can deliver to it. */
+  setEngineEndpoint(endpoint: Endpoint): MuxOutput[] {
+    this.engine = endpoint;
+    const out: MuxOutput[] = [];
+    for (const route of this.routes.all()) this.flush(route, out);
+    return out;
+  }
+
+  /** libjuice has the remote description: it may receive datagrams and remote candidates. */
+  remoteDescriptionApplied(): MuxOutput[] {
+    this.engineReady = true;
+    const out: MuxOutput[] = [];
+    if (this.options.standaloneReflectors) {
+      // reflector.md §7: the peer's port is 2 for the caller's peer, 1 for the callee's.
+      const peerId = this.options.isOutgoing ? 2 : 1;
+      for (const [id, relay] of this.relays) if (relay.kind === 'reflector') this.addRoute(id, 'reflector', peerId, 'fabricated', LOCAL_TYPE_PREFERENCE.reflector << 24, 'relay', out);
+    }
+    for (const route of this.routes.all()) this.announce(route, out);
+    return out;
+  }
+
+  /** The adapter bound route `id`'s proxy socket on loopback `port`. */
+  proxyBound(id: number, port: number): MuxOutput[] {
+    const route = this.routes.byRouteId(id);
+    const out: MuxOutput[] = [];
+    if (!route || this.closed) return out;
+    this.routes.bound(route, port);
+    this.announce(route, out);
+    this.flush(route, out);
+    return out;
+  }
+
+  /** A candidate the peer signalled (`candidate:…`). */
+  addRemoteCandidate(line: string): MuxOutput[] {
+    const out: MuxOutput[] = [];
+    const candidate = parseIceCandidate(line);
+    const reason = candidate ? this.unusable(candidate) : 'malformed';
+    if (reason || !candidate) {
+      this.drop(`candidate-${reason}`);
+      out.push({ kind: 'event', event: { type: 'candidate-dropped', reason: reason ?? 'malformed', candidate: line.slice(0, 160) } });
+      return out;
+    }
+    if (this.remotes.some((c) => c.address === candidate.address && c.port === candidate.port)) {
+      this.drop('candidate-duplicate');
+      return out;
+    }
+    if (this.remotes.length >= MAX_REMOTE_CANDIDATES) {
+      this.drop('candidate-overflow');
+      return out;
+    }
+    this.remotes.push(candidate);
+    this.routesFor(candidate, out);
+    return out;
+  }
+
+  /** A datagram libjuice sent from its loopback socket `from` to route `id`'s proxy. */
+  fromEngine(id: number, data: Uint8Array, from: Endpoint, now: number): MuxOutput[] {
+    const route = this.routes.byRouteId(id);
+    if (this.closed || !route || !this.engine || !sameEndpoint(from, this.engine)) {
+      this.drop('engine-unknown');
+      return [];
+    }
+    route.lastOut = now;
+    route.packetsOut++;
+    route.bytesOut += data.length;
+    let payload = data;
+    if (!isStunPacket(data)) route.lastMediaOut = now;
+    else if (route.kind !== 'reflector' && this.credentials && typeof route.peer !== 'number') {
+      payload = rewriteMappedAddress(data, route.peer, this.credentials.pwd) ?? data;
+    }
+    this.dtls.outbound(route.id, payload, now);
+    const out: MuxOutput[] = [];
+    this.sendOver(route, payload, now, out);
+    return out;
+  }
+
+  /** A datagram that arrived on network socket `socket` from `from`. */
+  fromNetwork(socket: string, data: Uint8Array, from: Endpoint, now: number): MuxOutput[] {
+    const out: MuxOutput[] = [];
+    if (this.closed) return out;
+    if (this.direct.has(socket)) {
+      const route = this.routes.get(socket, endpointKey(from));
+      if (route) this.toEngine(route, data, now, out);
+      else this.fromUnknown(socket, 'direct', from, data, now, out);
+      return out;
+    }
+    const relay = this.relays.get(socket);
+    if (relay) this.onRelayStep(socket, relay, relay.receive(data, from, now), now, out);
+    else this.drop('socket-unknown');
+    return out;
+  }
+
+  /** A step a relay produced outside `receive`/`tick` (its TCP stream connected or closed). */
+  relayStep(id: string, step: RelayStep, now: number): MuxOutput[] {
+    const out: MuxOutput[] = [];
+    const relay = this.relays.get(id);
+    if (relay && !this.closed) this.onRelayStep(id, relay, step, now, out);
+    return out;
+  }
+
+  /** Media flows: the DTLS handshake needs no more help. */
+  connected(): void {
+    this.dtls.finish();
+  }
+
+  tick(now: number): MuxOutput[] {
+    const out: MuxOutput[] = [];
+    if (this.closed) return out;
+    for (const [id, relay] of this.relays) {
+      const deadline = relay.nextDeadline();
+      if (deadline !== undefined && deadline <= now) this.onRelayStep(id, relay, relay.tick(now), now, out);
+    }
+    const repaired = this.dtls.tick(now);
+    for (const { route: id, data } of repaired.toEngine) {
+      const route = this.routes.byRouteId(id);
+      if (route?.proxyPort !== undefined && this.engine) out.push({ kind: 'engine', route: id, data });
+    }
+    for (const { route: id, data } of repaired.toPeer) {
+      const route = this.routes.byRouteId(id);
+      if (route) this.sendOver(route, data, now, out);
+    }
+    return out;
+  }
+
+  nextDeadline(): number | undefined {
+    if (this.closed) return undefined;
+    let next = this.dtls.nextDeadline();
+    for (const relay of this.relays.values()) {
+      const d = relay.nextDeadline();
+      if (d !== undefined && (next === undefined || d < next)) next = d;
+    }
+    return next;
+  }
+
+  /** Ends every relay (goodbye datagrams come out) and forgets every route. Idempotent. */
+  close(now: number): MuxOutput[] {
+    const out: MuxOutput[] = [];
+    if (this.closed) return out;
+    for (const [id, relay] of this.relays) this.emitWire(id, relay.close(now).wire, out);
+    this.closed = true;
+    this.dtls.finish();
+    this.routes.clear();
+    return out;
+  }
+
+  relayPaths(): ReadonlyMap<string, RelayPath> {
+    return this.relays;
+  }
+
+  dtlsRepairs(): { readonly replayed: number; readonly duplicated: number } {
+    return { replayed: this.dtls.replayed, duplicated: this.dtls.duplicated };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private toEngine(route: Route, data: Uint8Array, now: number, out: MuxOutput[]): void {
+    if (!this.engineReady) {
+      // libjuice cannot take checks before its remote description (libdatachannel race): the
+      // peer retransmits.
+      this.drop('early');
+      return;
+    }
+    route.lastIn = now;
+    route.packetsIn++;
+    route.bytesIn += data.length;
+    let payload = data;
+    if (route.kind === 'reflector' && this.credentials && isStunPacket(data)) {
+      payload = fixZeroTiebreaker(data, this.credentials.pwd, this.options.tiebreaker) ?? data;
+    }
+    this.dtls.inbound(route.id, payload, now);
+    if (route.proxyPort !== undefined && this.engine) {
+      out.push({ kind: 'engine', route: route.id, data: payload });
+    } else if (route.pending.length < MAX_PENDING_PER_ROUTE) {
+      route.pending.push(payload);
+    } else {
+      this.drop('pending-overflow');
+    }
+  }
+
+  /** A datagram from a peer address (or reflector port) with no route yet. */
+  private fromUnknown(path: string, kind: RouteKind, peer: RelayPeer, data: Uint8Array, now: number, out: MuxOutput[]): void {
+    if (!this.engineReady || !this.credentials) return this.drop('early');
+    if (!isStunPacket(data)) return this.drop('unknown-source');
+    const check = verifyIceRequest(data, this.credentials.ufrag, this.credentials.pwd);
+    if (!check.ok) return this.drop('unverified-check');
+    const active = this.routes.active(now, ACTIVE_WITHIN_MS, path);
+    if (active && now - active.lastIn >= this.moveAfterSilenceMs) {
+      const before = describePeer(active.peer);
+      this.routes.repoint(active, peer);
+      this.moves++;
+      out.push({ kind: 'event', event: { type: 'peer-moved', path, from: before, to: describePeer(peer) } });
+      this.toEngine(active, data, now, out);
+      return;
+    }
+    const typePreference = check.priority !== undefined ? check.priority >>> 24 : TYPE_PREFERENCE.prflx;
+    const route = this.addRoute(path, kind, peer, 'learned', Math.min(typePreference, LOCAL_TYPE_PREFERENCE[kind]) << 24, 'prflx', out);
+    if (route) this.toEngine(route, data, now, out);
+  }
+
+  private routesFor(candidate: IceCandidate, out: MuxOutput[]): void {
+    const remotePreference = candidate.priority >>> 24;
+    const localPreference = (candidate.priority >>> 8) & 0xffff;
+    const priorityFor = (kind: RouteKind): number =>
+      candidatePriority(Math.min(remotePreference, LOCAL_TYPE_PREFERENCE[kind]), localPreference);
+    // Relays first: the caps must never crowd them out (issue 12 item 5).
+    for (const [id, relay] of this.relays) {
+      if (relay.kind === 'reflector' && this.options.standaloneReflectors) continue;
+      const peer = relay.peerFor(candidate);
+      if (peer !== undefined) this.addRoute(id, relay.kind, peer, 'signalled', priorityFor(relay.kind), candidate.type, out);
+    }
+    if (classifyAddress(candidate.address) === 'hostname') return;
+    const family = candidate.address.includes(':') ? 6 : 4;
+    const direct = this.direct.get(`direct${family}`);
+    if (direct) this.addRoute(`direct${family}`, 'direct', { address: candidate.address, port: candidate.port }, 'signalled', priorityFor('direct'), candidate.type, out);
+  }
+
+  private addRoute(path: string, kind: RouteKind, peer: RelayPeer, origin: Route['origin'], priority: number, remoteType: CandidateType, out: MuxOutput[]): Route | undefined {
+    const key = typeof peer === 'number' ? peer : endpointKey(peer);
+    const existing = this.routes.get(path, key);
+    if (existing) return existing;
+    const route = this.routes.add(path, kind, peer, origin, priority, remoteType);
+    if (!route) {
+      this.drop(`route-cap-${kind}`);
+      return undefined;
+    }
+    out.push({ kind: 'open-proxy', route: route.id });
+    return route;
+  }
+
+  /** Gives a bound proxy to libjuice (once it has its remote description); learned routes it finds itself. */
+  private announce(route: Route, out: MuxOutput[]): void {
+    if (route.announced || route.origin === 'learned' || route.proxyPort === undefined || !this.engineReady) return;
+    route.announced = true;
+    out.push({
+      kind: 'engine-candidate',
+      line: formatIceCandidate({
+        foundation: String(route.id),
+        component: 1,
+        transport: 'udp',
+        priority: route.priority,
+        address: '127.0.0.1',
+        port: route.proxyPort,
+        type: 'host',
+      }),
+    });
+  }
+
+  private flush(route: Route, out: MuxOutput[]): void {
+    if (route.proxyPort === undefined || !this.engine || route.pending.length === 0) return;
+    for (const data of route.pending) out.push({ kind: 'engine', route: route.id, data });
+    route.pending = [];
+  }
+
+  private sendOver(route: Route, data: Uint8Array, now: number, out: MuxOutput[]): void {
+    if (route.kind === 'direct') {
+      out.push({ kind: 'net', socket: route.path, to: route.peer as Endpoint, data });
+      return;
+    }
+    const relay = this.relays.get(route.path);
+    if (relay) this.onRelayStep(route.path, relay, relay.send(route.peer, data, now), now, out);
+  }
+
+  private onRelayStep(id: string, relay: RelayPath, step: RelayStep, now: number, out: MuxOutput[]): void {
+    this.emitWire(id, step.wire, out);
+    for (const event of step.events) {
+      switch (event.kind) {
+        case 'data': {
+          const route = this.routes.get(id, typeof event.peer === 'number' ? event.peer : endpointKey(event.peer));
+          if (route) this.toEngine(route, event.payload, now, out);
+          else this.fromUnknown(id, relay.kind, event.peer, event.payload, now, out);
+          break;
+        }
+        case 'ready':
+          out.push({ kind: 'event', event: { type: 'relay-ready', path: id, server: relay.server } });
+          if (event.candidate && !(relay.kind === 'reflector' && this.options.standaloneReflectors)) this.addLocal(event.candidate, out);
+          break;
+        case 'failed':
+          out.push({ kind: 'event', event: { type: 'relay-failed', path: id, server: relay.server, reason: event.reason } });
+          break;
+      }
+    }
+  }
+
+  private emitWire(socket: string, wire: RelayStep['wire'], out: MuxOutput[]): void {
+    for (const w of wire) out.push({ kind: 'net', socket, to: w.to, data: w.data });
+  }
+
+  private addLocal(candidate: IceCandidate, out: MuxOutput[]): void {
+    const line = formatIceCandidate(candidate);
+    this.localLines.push(line);
+    if (this.credentials) out.push({ kind: 'local-candidate', line: `${line} ufrag ${this.credentials.ufrag} network-id 1 network-cost 10` });
+  }
+
+  /** Why a peer candidate cannot be used, or undefined. */
+  private unusable(c: IceCandidate): string | undefined {
+    if (c.component !== 1) return 'component';
+    if (c.transport !== 'udp') return 'transport';
+    const kind = classifyAddress(c.address);
+    if (kind === 'hostname') return c.address.endsWith('.reflector') ? undefined : 'hostname';
+    if (kind === 'loopback' && this.options.allowLoopbackPeers) return undefined;
+    if (kind !== 'ipv4' && kind !== 'ipv6') return kind;
+    if (c.port === 0) return 'port';
+    // A reflector's own address in IP form (ntgcalls' standalone candidates, reflector.md §7) is no peer.
+    for (const relay of this.relays.values()) if (sameEndpoint(relay.server, c)) return 'relay-server';
+    return undefined;
+  }
+
+  private drop(reason: string): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+  }
+}
+
+function describePeer(peer: RelayPeer): string {
+  return typeof peer === 'number' ? `reflector port ${peer}` : endpointKey(peer).replace('|', ':');
+}
