@@ -20,11 +20,11 @@
  * - the DTLS handshake is repaired as dtls-assist.ts says;
  * - p2p not allowed: no direct route and no host candidate, only relays.
  */
+import { DirectPath, type DirectPathConfig, type DirectStep } from './direct-path.js';
 import { DtlsAssist, type DtlsAssistOptions } from './dtls-assist.js';
 import { endpointKey, sameEndpoint, type Endpoint } from './endpoint.js';
 import { verifyIceRequest, fixZeroTiebreaker, rewriteMappedAddress } from './ice-check.js';
 import {
-  candidateFoundation,
   candidatePriority,
   classifyAddress,
   formatIceCandidate,
@@ -36,14 +36,6 @@ import {
 import type { RelayPath, RelayPeer, RelayStep } from './relay-path.js';
 import { MAX_PENDING_PER_ROUTE, RouteTable, type Route, type RouteKind } from './route-table.js';
 import { isStunPacket } from './stun.js';
-
-/** One of our direct UDP sockets (wildcard or `bindAddress`), per address family. */
-export interface DirectPathConfig {
-  readonly family: 4 | 6;
-  readonly localPort: number;
-  /** Addresses our host candidates name (with `localPort`). */
-  readonly hostAddresses: readonly string[];
-}
 
 export interface PathMuxOptions {
   readonly isOutgoing: boolean;
@@ -61,6 +53,8 @@ export interface PathMuxOptions {
   readonly tiebreaker: bigint;
   readonly dtls?: DtlsAssistOptions;
 }
+
+export type { DirectPathConfig };
 
 export type MuxEvent =
   | { readonly type: 'peer-moved'; readonly path: string; readonly from: string; readonly to: string }
@@ -89,7 +83,7 @@ const ACTIVE_WITHIN_MS = 5_000;
 export class PathMux {
   readonly routes = new RouteTable();
   private readonly options: PathMuxOptions;
-  private readonly direct = new Map<string, DirectPathConfig>();
+  private readonly direct = new Map<string, DirectPath>();
   private readonly relays = new Map<string, RelayPath>();
   private readonly dtls: DtlsAssist<number>;
   private readonly moveAfterSilenceMs: number;
@@ -106,19 +100,21 @@ export class PathMux {
     this.options = options;
     this.moveAfterSilenceMs = options.moveAfterSilenceMs ?? 1_000;
     this.dtls = new DtlsAssist<number>(options.dtls);
-    if (options.allowDirect) for (const d of options.direct) this.direct.set(`direct${d.family}`, d);
+    if (options.allowDirect) {
+      for (const config of options.direct) {
+        const path = new DirectPath(config);
+        this.direct.set(path.id, path);
+      }
+    }
     options.relays.forEach((relay, i) => this.relays.set(`relay${i}`, relay));
   }
 
   /** Starts the relays and prepares our host candidates (signalled once credentials are known). */
   start(now: number): MuxOutput[] {
     const out: MuxOutput[] = [];
-    for (const d of this.direct.values()) {
-      d.hostAddresses.forEach((address, i) => {
-        // IPv4 before IPv6, then in interface order (RFC 8421 §4 leaves the choice to us).
-        const priority = candidatePriority(TYPE_PREFERENCE.host, 0xffff - i - (d.family === 6 ? 0x100 : 0));
-        this.addLocal({ foundation: candidateFoundation('host', address), component: 1, transport: 'udp', priority, address, port: d.localPort, type: 'host' }, out);
-      });
+    for (const path of this.direct.values()) {
+      for (const candidate of path.hostCandidates()) this.addLocal(candidate, out);
+      this.onDirectStep(path, path.start(now), out);
     }
     for (const [id, relay] of this.relays) this.onRelayStep(id, relay, relay.start(now), now, out);
     return out;
@@ -210,7 +206,13 @@ export class PathMux {
   fromNetwork(socket: string, data: Uint8Array, from: Endpoint, now: number): MuxOutput[] {
     const out: MuxOutput[] = [];
     if (this.closed) return out;
-    if (this.direct.has(socket)) {
+    const direct = this.direct.get(socket);
+    if (direct) {
+      const stun = direct.receive(data, from, now);
+      if (stun) {
+        this.onDirectStep(direct, stun, out);
+        return out;
+      }
       const route = this.routes.get(socket, endpointKey(from));
       if (route) this.toEngine(route, data, now, out);
       else this.fromUnknown(socket, 'direct', from, data, now, out);
@@ -242,6 +244,7 @@ export class PathMux {
       const deadline = relay.nextDeadline();
       if (deadline !== undefined && deadline <= now) this.onRelayStep(id, relay, relay.tick(now), now, out);
     }
+    for (const path of this.direct.values()) this.onDirectStep(path, path.tick(now), out);
     const repaired = this.dtls.tick(now);
     for (const { route: id, data } of repaired.toEngine) {
       const route = this.routes.byRouteId(id);
@@ -257,18 +260,18 @@ export class PathMux {
   nextDeadline(): number | undefined {
     if (this.closed) return undefined;
     let next = this.dtls.nextDeadline();
-    for (const relay of this.relays.values()) {
-      const d = relay.nextDeadline();
-      if (d !== undefined && (next === undefined || d < next)) next = d;
-    }
+    for (const relay of this.relays.values()) next = earlier(next, relay.nextDeadline());
+    for (const path of this.direct.values()) next = earlier(next, path.nextDeadline());
     return next;
   }
+
 
   /** Ends every relay (goodbye datagrams come out) and forgets every route. Idempotent. */
   close(now: number): MuxOutput[] {
     const out: MuxOutput[] = [];
     if (this.closed) return out;
     for (const [id, relay] of this.relays) this.emitWire(id, relay.close(now).wire, out);
+    for (const path of this.direct.values()) path.close(now);
     this.closed = true;
     this.dtls.finish();
     this.routes.clear();
@@ -413,6 +416,11 @@ export class PathMux {
     }
   }
 
+  private onDirectStep(path: DirectPath, step: DirectStep, out: MuxOutput[]): void {
+    this.emitWire(path.id, step.wire, out);
+    for (const candidate of step.candidates) this.addLocal(candidate, out);
+  }
+
   private emitWire(socket: string, wire: RelayStep['wire'], out: MuxOutput[]): void {
     for (const w of wire) out.push({ kind: 'net', socket, to: w.to, data: w.data });
   }
@@ -444,4 +452,8 @@ export class PathMux {
 
 function describePeer(peer: RelayPeer): string {
   return typeof peer === 'number' ? `reflector port ${peer}` : endpointKey(peer).replace('|', ':');
+}
+
+function earlier(a: number | undefined, b: number | undefined): number | undefined {
+  return b === undefined || (a !== undefined && a <= b) ? a : b;
 }
