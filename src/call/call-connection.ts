@@ -11,13 +11,13 @@ import { EventEmitter } from 'node:events';
 import type { IceServer } from 'node-datachannel';
 import { createSignalingChannel, SignalingChannelRunner, type SignalingChannelStats } from '../crypto/index.js';
 import { TgCallError, TransportError, toError } from '../errors.js';
+import type { PathInfo } from '../network/index.js';
 import type { Logger } from '../logger.js';
 import type { MediaSession } from '../media/index.js';
 import type { CallReadyInfo } from '../signaling/index.js';
 import {
   CallTransport,
   iceServersFromConnections,
-  type CandidatePair,
   type CloseReason,
   type MediaState,
   type TransportStats,
@@ -52,7 +52,8 @@ export interface CallConnectionEvents {
 export interface CallConnectionStats {
   readonly signalingChannel: Readonly<SignalingChannelStats>;
   readonly transport: Readonly<TransportStats>;
-  readonly selectedCandidatePair: CandidatePair | null;
+  /** The route carrying the call: direct (host/srflx), through TURN or a Telegram reflector, and which server. */
+  readonly path: PathInfo | undefined;
 }
 
 export class CallConnection extends EventEmitter<CallConnectionEvents> {
@@ -71,17 +72,16 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
     this.options = options;
     this.log = options.logger;
     const { ready, media } = options;
-    const iceServers = options.iceServers ?? iceServersFromConnections(webrtcConnections(ready), { relayOnly: !ready.p2pAllowed });
-
     this.transport = new CallTransport({
       isOutgoing: ready.isOutgoing,
       network: {
-        iceServers,
+        ...(options.iceServers ? { iceServers: options.iceServers } : {}),
         bindAddress: options.bindAddress,
         portRange: options.portRange,
         connectTimeoutMs: options.connectTimeoutMs,
       },
       relayOnly: !ready.p2pAllowed,
+      connections: ready.connections,
       ssrc: options.ssrc,
       logger: this.log,
     });
@@ -118,12 +118,7 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
     this.transport.on('error', (err) => this.log.warn('transport error', { error: err.message }));
     this.transport.on('connected', () => {
       if (this.closing) return;
-      const pair = this.transport.selectedCandidatePair();
-      this.log.info('connected', {
-        connectMs: this.transport.stats.connectTimeMs,
-        local: pair ? `${pair.local.type} ${pair.local.address}:${pair.local.port}` : undefined,
-        remote: pair ? `${pair.remote.type} ${pair.remote.address}:${pair.remote.port}` : undefined,
-      });
+      this.log.info('connected', { connectMs: this.transport.stats.connectTimeMs, ...this.transport.path() });
       this.wasConnected = true;
       if (!media.closed) media.start();
       this.transport.setMediaState({ muted: this.muted });
@@ -148,7 +143,7 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
     return {
       signalingChannel: this.runner.stats,
       transport: this.transport.stats,
-      selectedCandidatePair: this.transport.selectedCandidatePair(),
+      path: this.transport.path(),
     };
   }
 

@@ -52,7 +52,7 @@ export class DirectPath {
 
   start(now: number): DirectStep {
     const wire: Datagram[] = [];
-    for (const b of this.bindings) wire.push(...b.start(now).datagrams);
+    for (const b of this.bindings) wire.push(...b.start(now).send);
     return { wire, candidates: [] };
   }
 
@@ -108,6 +108,6 @@ export class DirectPath {
         relatedPort: this.config.localPort,
       });
     }
-    return { wire: step.datagrams, candidates };
+    return { wire: step.send, candidates };
   }
 }

@@ -12,11 +12,16 @@ import { networkInterfaces } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { TransportError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Endpoint } from './endpoint.js';
+import { formatEndpoint, type Endpoint } from './endpoint.js';
 import { hostAddresses, type InterfaceTable } from './host-addresses.js';
-import { PathMux, type DirectPathConfig, type MuxEvent, type MuxOutput } from './path-mux.js';
-import type { RelayPath, RelayStep } from './relay-path.js';
+import { PathMux, type DirectPathConfig, type MuxEvent, type MuxOutput, type PathInfo } from './path-mux.js';
+import { ReflectorPath } from './reflector-path.js';
+import type { RelayPath, RelayPathStats, RelayStep } from './relay-path.js';
+import type { ServerPlan } from './server-plan.js';
+import { TurnPath } from './turn-path.js';
 import { bindUdp, type PortRange } from './udp-bind.js';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 
 export interface NetworkEdgeSink {
   /** One of our candidates, for the peer (`candidate:…`). */
@@ -28,8 +33,10 @@ export interface NetworkEdgeSink {
 
 export interface NetworkEdgeOptions {
   readonly isOutgoing: boolean;
+  /** `p2p_allowed`: direct routes and host/srflx candidates. */
   readonly allowDirect: boolean;
-  readonly relays: readonly RelayPath[];
+  /** The TURN, STUN and reflector servers (server-plan.ts). */
+  readonly servers: ServerPlan;
   readonly bindAddress?: string;
   readonly portRange?: PortRange;
   readonly standaloneReflectors?: boolean;
@@ -40,9 +47,72 @@ export interface NetworkEdgeOptions {
   readonly interfaces?: InterfaceTable;
 }
 
-const now = (): number => performance.now();
+export interface EdgeStats {
+  /** Routes (loopback proxies) opened, and refused by the caps. */
+  readonly routes: number;
+  readonly routesRefused: number;
+  /** Times the peer was followed to a new address. */
+  readonly peerMoves: number;
+  /** Datagrams and candidates dropped, by reason (never thrown). */
+  readonly dropped: Readonly<Record<string, number>>;
+  readonly sendErrors: number;
+  /** DTLS handshake repairs (dtls-assist.ts). */
+  readonly dtls: { readonly replayed: number; readonly duplicated: number };
+  readonly relays: readonly (RelayPathStats & { readonly id: string; readonly kind: 'turn' | 'reflector'; readonly server: string })[];
+}
 
-export class NetworkEdge {
+/** What the transport uses of the edge: `NetworkEdge`, or a test's stand-in. */
+export interface NetworkEdgePort {
+  start(): void;
+  setLocalCredentials(ufrag: string, pwd: string): void;
+  setEngineEndpoint(endpoint: Endpoint): void;
+  remoteDescriptionApplied(): void;
+  addRemoteCandidate(line: string): void;
+  connected(): void;
+  pathInfo(proxyPort: number): PathInfo | undefined;
+  getStats(): EdgeStats;
+  /** Resolves when every socket is closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+const now = (): number => performance.now();
+/** A user-supplied server name that does not resolve in time is left out. */
+const RESOLVE_TIMEOUT_MS = 3_000;
+
+async function resolveHost(host: string): Promise<string | undefined> {
+  if (isIP(host)) return host;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), RESOLVE_TIMEOUT_MS)));
+    const found = await Promise.race([lookup(host).then((r) => r.address), timeout]);
+    return found;
+  } catch {
+    return undefined;
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+/** The relays of a plan: every reflector, then the TURN allocations (hostnames resolved). */
+async function relaysOf(options: NetworkEdgeOptions): Promise<RelayPath[]> {
+  const relays: RelayPath[] = options.servers.reflectors.map(
+    (r) =>
+      new ReflectorPath({
+        server: r.endpoint,
+        serverId: r.serverId,
+        peerTag: r.peerTag,
+        transport: r.tcp ? 'tcp' : 'udp',
+        ...(options.standaloneReflectors ? { standaloneRole: options.isOutgoing ? ('caller' as const) : ('callee' as const) } : {}),
+      }),
+  );
+  for (const [rank, t] of options.servers.turn.entries()) {
+    const address = await resolveHost(t.host);
+    if (address) relays.push(new TurnPath({ server: { address, port: t.port }, username: t.username, password: t.password }, rank));
+  }
+  return relays;
+}
+
+export class NetworkEdge implements NetworkEdgePort {
   private readonly mux: PathMux;
   private readonly log: Logger;
   private readonly sink: NetworkEdgeSink;
@@ -53,34 +123,44 @@ export class NetworkEdge {
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
+  private readonly binding = new Set<Promise<void>>();
   sendErrors = 0;
 
   /** Binds the direct and relay sockets; rejects with a typed `TransportError` (no socket left open). */
   static async open(options: NetworkEdgeOptions): Promise<NetworkEdge> {
     const sockets = new Map<string, Socket>();
     const direct: DirectPathConfig[] = [];
+    let relays: RelayPath[] = [];
     try {
       const interfaces = options.interfaces ?? networkInterfaces();
       const hosts = hostAddresses(interfaces);
+      relays = await relaysOf(options);
+      const stun: Endpoint[] = [];
+      for (const s of options.servers.stun) {
+        const address = await resolveHost(s.host);
+        if (address) stun.push({ address, port: s.port });
+      }
+      const stunFor = (family: 4 | 6): Endpoint[] => stun.filter((e) => e.address.includes(':') === (family === 6));
       if (options.allowDirect) {
         if (options.bindAddress !== undefined) {
           const family = options.bindAddress.includes(':') ? 6 : 4;
           const socket = await bindUdp(family, options.bindAddress, options.portRange);
           sockets.set(`direct${family}`, socket);
-          direct.push({ family, localPort: socket.address().port, hostAddresses: [options.bindAddress] });
+          direct.push({ family, localPort: socket.address().port, hostAddresses: [options.bindAddress], stunServers: stunFor(family) });
         } else {
           // The wildcard address: an address change of ours keeps the socket working (network-change.md rule 1).
           const v4 = await bindUdp(4, '0.0.0.0', options.portRange);
           sockets.set('direct4', v4);
-          direct.push({ family: 4, localPort: v4.address().port, hostAddresses: hosts.ipv4 });
+          direct.push({ family: 4, localPort: v4.address().port, hostAddresses: hosts.ipv4, stunServers: stunFor(4) });
           if (hosts.ipv6.length > 0) {
             const v6 = await bindUdp(6, '::', options.portRange);
             sockets.set('direct6', v6);
-            direct.push({ family: 6, localPort: v6.address().port, hostAddresses: hosts.ipv6 });
+            direct.push({ family: 6, localPort: v6.address().port, hostAddresses: hosts.ipv6, stunServers: stunFor(6) });
           }
         }
       }
-      for (const [i, relay] of options.relays.entries()) {
+      for (const [i, relay] of relays.entries()) {
         if (relay.transport !== 'udp') continue;
         const family = relay.server.address.includes(':') ? 6 : 4;
         const local = options.bindAddress !== undefined && (options.bindAddress.includes(':') ? 6 : 4) === family ? options.bindAddress : family === 4 ? '0.0.0.0' : '::';
@@ -90,17 +170,17 @@ export class NetworkEdge {
       for (const socket of sockets.values()) closeQuietly(socket);
       throw err instanceof TransportError ? err : new TransportError('BIND_FAILED', toError(err).message, { cause: err });
     }
-    return new NetworkEdge(options, sockets, direct);
+    return new NetworkEdge(options, sockets, direct, relays);
   }
 
-  private constructor(options: NetworkEdgeOptions, sockets: Map<string, Socket>, direct: DirectPathConfig[]) {
+  private constructor(options: NetworkEdgeOptions, sockets: Map<string, Socket>, direct: DirectPathConfig[], relays: RelayPath[]) {
     this.log = options.logger;
     this.sink = options.sink;
     this.mux = new PathMux({
       isOutgoing: options.isOutgoing,
       allowDirect: options.allowDirect,
       direct,
-      relays: options.relays,
+      relays,
       standaloneReflectors: options.standaloneReflectors ?? false,
       allowLoopbackPeers: options.allowLoopbackPeers ?? false,
       tiebreaker: randomBytes(8).readBigUInt64BE() | 1n,
@@ -110,7 +190,7 @@ export class NetworkEdge {
       socket.on('message', (msg, rinfo) => this.guard(() => this.apply(this.mux.fromNetwork(id, msg, rinfo, now()))));
       socket.on('error', (err) => this.guard(() => this.log.debug('socket error', { socket: id, error: err.message })));
     }
-    for (const [i, relay] of options.relays.entries()) {
+    for (const [i, relay] of relays.entries()) {
       if (relay.transport === 'tcp') this.openStream(`relay${i}`, relay);
     }
   }
@@ -145,19 +225,44 @@ export class NetworkEdge {
     this.mux.connected();
   }
 
+  /** The route behind libjuice's selected remote candidate (`127.0.0.1:<proxy port>`). */
+  pathInfo(proxyPort: number): PathInfo | undefined {
+    return this.mux.pathInfo(proxyPort);
+  }
+
+  getStats(): EdgeStats {
+    const relays: EdgeStats['relays'][number][] = [];
+    for (const [id, relay] of this.mux.relayPaths()) relays.push({ id, kind: relay.kind, server: formatEndpoint(relay.server), ...relay.stats() });
+    return {
+      routes: this.mux.routes.size,
+      routesRefused: this.mux.routes.refused,
+      peerMoves: this.mux.moves,
+      dropped: { ...this.mux.drops },
+      sendErrors: this.sendErrors,
+      dtls: this.mux.dtlsRepairs(),
+      relays,
+    };
+  }
+
   /** Closes every socket and the timer (relays get their goodbye first). Idempotent. */
-  close(): void {
-    if (this.closed) return;
+  /** Resolves when every socket is closed (proxies still being bound included). Idempotent. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
     this.run(() => this.mux.close(now()));
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const socket of this.sockets.values()) closeQuietly(socket);
-    for (const socket of this.proxies.values()) closeQuietly(socket);
-    for (const stream of this.streams.values()) stream.destroy();
+    const done: Promise<void>[] = [...this.binding];
+    for (const socket of [...this.sockets.values(), ...this.proxies.values()]) done.push(closeSocket(socket));
+    for (const stream of this.streams.values()) {
+      done.push(new Promise((resolve) => (stream.destroyed ? resolve() : stream.once('close', () => resolve()))));
+      stream.destroy();
+    }
     this.sockets.clear();
     this.proxies.clear();
     this.streams.clear();
+    this.closing = Promise.all(done).then(() => undefined);
+    return this.closing;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -211,9 +316,9 @@ export class NetworkEdge {
 
   private openProxy(id: number): void {
     if (this.closed) return;
-    bindUdp(4, '127.0.0.1').then(
-      (socket) => {
-        if (this.closed) return closeQuietly(socket);
+    const bound = bindUdp(4, '127.0.0.1').then(
+      (socket): Promise<void> | void => {
+        if (this.closed) return closeSocket(socket);
         this.proxies.set(id, socket);
         socket.on('message', (msg, rinfo) => this.guard(() => this.apply(this.mux.fromEngine(id, msg, rinfo, now()))));
         socket.on('error', (err) => this.guard(() => this.log.debug('proxy socket error', { route: id, error: err.message })));
@@ -221,6 +326,9 @@ export class NetworkEdge {
       },
       (err: unknown) => this.guard(() => this.log.warn('cannot open a loopback proxy', { route: id, error: toError(err).message })),
     );
+    // close() waits for binds in flight: their sockets close as soon as they exist.
+    const tracked = bound.then(() => void this.binding.delete(tracked));
+    this.binding.add(tracked);
   }
 
   private openStream(id: string, relay: RelayPath): void {
@@ -275,4 +383,15 @@ function closeQuietly(socket: Socket): void {
   } catch {
     // already closed
   }
+}
+
+/** Resolves once the socket's handle is released. */
+function closeSocket(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve(); // already closed
+    }
+  });
 }

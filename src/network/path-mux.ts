@@ -22,7 +22,7 @@
  */
 import { DirectPath, type DirectPathConfig, type DirectStep } from './direct-path.js';
 import { DtlsAssist, type DtlsAssistOptions } from './dtls-assist.js';
-import { endpointKey, sameEndpoint, type Endpoint } from './endpoint.js';
+import { endpointKey, formatEndpoint, sameEndpoint, type Endpoint } from './endpoint.js';
 import { verifyIceRequest, fixZeroTiebreaker, rewriteMappedAddress } from './ice-check.js';
 import {
   candidatePriority,
@@ -55,6 +55,19 @@ export interface PathMuxOptions {
 }
 
 export type { DirectPathConfig };
+
+/** Which way a route carries the call, for stats: the issue 12 "which kind of path, through which server". */
+export interface PathInfo {
+  /** `host` / `srflx`: direct to the peer's such candidate; `turn`: through a TURN relay (ours or the peer's); `reflector`: a Telegram reflector. */
+  readonly kind: 'host' | 'srflx' | 'turn' | 'reflector';
+  /** Which of our sockets: `direct4`, `direct6`, `relay<n>`. */
+  readonly local: string;
+  /** The peer's address on this route, or `reflector port <id>`. */
+  readonly remote: string;
+  readonly remoteType: CandidateType;
+  /** The relay server (ours), `ip:port`. */
+  readonly server?: string;
+}
 
 export type MuxEvent =
   | { readonly type: 'peer-moved'; readonly path: string; readonly from: string; readonly to: string }
@@ -278,6 +291,16 @@ export class PathMux {
     return out;
   }
 
+  /** The route behind libjuice's remote candidate `127.0.0.1:<port>`, described. */
+  pathInfo(proxyPort: number): PathInfo | undefined {
+    const route = this.routes.byProxyPort(proxyPort);
+    if (!route) return undefined;
+    const relay = this.relays.get(route.path);
+    const server = relay ? formatEndpoint(relay.server) : undefined;
+    const kind = route.kind === 'reflector' ? 'reflector' : route.kind === 'turn' || route.remoteType === 'relay' ? 'turn' : route.remoteType === 'srflx' ? 'srflx' : 'host';
+    return { kind, local: route.path, remote: describePeer(route.peer), remoteType: route.remoteType, ...(server ? { server } : {}) };
+  }
+
   relayPaths(): ReadonlyMap<string, RelayPath> {
     return this.relays;
   }
@@ -451,7 +474,7 @@ export class PathMux {
 }
 
 function describePeer(peer: RelayPeer): string {
-  return typeof peer === 'number' ? `reflector port ${peer}` : endpointKey(peer).replace('|', ':');
+  return typeof peer === 'number' ? `reflector port ${peer}` : formatEndpoint(peer);
 }
 
 function earlier(a: number | undefined, b: number | undefined): number | undefined {

@@ -96,7 +96,7 @@ export class TurnPath implements RelayPath {
           break;
       }
     }
-    return { wire: step.datagrams, events };
+    return { wire: step.send, events };
   }
 
   private candidate(relayed: Endpoint, mapped: Endpoint | undefined): IceCandidate {

@@ -15,8 +15,22 @@
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { networkInterfaces } from 'node:os';
 import { TransportError, toError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import {
+  classifyAddress,
+  hostAddresses,
+  NetworkEdge,
+  parseIceCandidate,
+  planServers,
+  type CallServerInput,
+  type EdgeStats,
+  type MuxEvent,
+  type NetworkEdgeOptions,
+  type NetworkEdgePort,
+  type PathInfo,
+} from '../network/index.js';
 import { encodeSignalingMessage, signalingMessageToJson, type MediaState } from './messages.js';
 import { OPUS_PAYLOAD_TYPE } from './negotiation.js';
 import type { NetworkOptions } from './network-options.js';
@@ -33,12 +47,12 @@ export interface CallTransportOptions {
   readonly isOutgoing: boolean;
   /** ICE servers, bind address, port range and connect timeout. */
   readonly network?: NetworkOptions;
-  /**
-   * `p2p_allowed = false`: advertise relay candidates only (`iceTransportPolicy: 'relay'`). Note:
-   * libdatachannel only filters the candidates it announces; libjuice still checks from its host
-   * socket, which a real TURN server refuses (no permission for our host IP), so the path is relayed.
-   */
+  /** `p2p_allowed = false`: no direct path and no host or server-reflexive candidate, only relays. */
   readonly relayOnly?: boolean;
+  /** The call's `phoneCall.connections`: Telegram reflectors and TURN/STUN servers. */
+  readonly connections?: readonly CallServerInput[];
+  /** `network_standalone_reflectors`: reflector candidates are made up, not signalled (reflector.md §7). */
+  readonly standaloneReflectors?: boolean;
   /** After connecting, how long MediaState waits for the data channel before going over signaling. Default 2000. */
   readonly dataChannelGraceMs?: number;
   readonly logger?: Logger;
@@ -48,6 +62,8 @@ export interface CallTransportOptions {
   readonly randomUint32?: () => number;
   /** The peer connection; default: libdatachannel's (`CallPeerConnection`). Tests inject fakes. */
   readonly createPeerConnection?: CreatePeerConnection;
+  /** The network edge; default: `NetworkEdge.open` (binds its sockets). Tests inject fakes. */
+  readonly createNetworkEdge?: (options: NetworkEdgeOptions) => NetworkEdgePort | Promise<NetworkEdgePort>;
   /** Monotonic clock in ms for the deadlines and `connectTimeMs`; default `performance.now`. */
   readonly now?: () => number;
 }
@@ -62,6 +78,10 @@ export interface TransportStats extends SequencerStats {
   rtcpOut: number;
   /** Outgoing packets dropped: before our offer was answered, before the track opened, or after close. */
   mediaOutDropped: number;
+  /** The network edge (sockets, routes, relays); undefined until its sockets are bound. */
+  network: EdgeStats | undefined;
+  /** The route carrying the call (libjuice's selected pair), once connected. */
+  path: PathInfo | undefined;
 }
 
 export interface CallTransportEvents {
@@ -93,6 +113,11 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
   private readonly now: () => number;
   private readonly sequencer: TransportSequencer;
   private port: PeerConnectionPort | undefined;
+  /** The sockets facing the network (src/network); libjuice talks only to its loopback proxies. */
+  private edge: NetworkEdgePort | undefined;
+  /** What was for the edge before its sockets were bound, in order; undefined once released. */
+  private edgeQueue: ((edge: NetworkEdgePort) => void)[] | undefined = [];
+  private edgeOpening: Promise<NetworkEdgePort | undefined> | undefined;
   private pumping = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
@@ -116,6 +141,8 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
       randomUint32: options.randomUint32 ?? (() => randomInt(0, 0x1_0000_0000)),
       connectTimeoutMs: options.network?.connectTimeoutMs,
       dataChannelGraceMs: options.dataChannelGraceMs,
+      // The network edge judges peer candidates itself (reflector hostnames included) and counts its drops.
+      remoteCandidateVerdict: (c) => (parseIceCandidate(c) ? 'ok' : 'malformed'),
       logger: this.log,
     });
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -143,7 +170,17 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
     const { signalingIn, mediaStateViaDataChannel, mediaStateViaSignaling, connectTimeMs, ...rest } = this.sequencer.stats;
     const { signalingOut, ...media } = this.counters;
     // The historical field order (it shows in logs and stats dumps).
-    return { signalingIn, signalingOut, ...rest, ...media, mediaStateViaDataChannel, mediaStateViaSignaling, connectTimeMs };
+    return {
+      signalingIn,
+      signalingOut,
+      ...rest,
+      ...media,
+      mediaStateViaDataChannel,
+      mediaStateViaSignaling,
+      connectTimeMs,
+      network: this.edge?.getStats(),
+      path: this.path(),
+    };
   }
 
   /** Creates the peer connection and begins signaling. Throws only when called twice or after close. */
@@ -157,13 +194,14 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
       this.port = create({
         name: this.isOutgoing ? 'tgcall-caller' : 'tgcall-callee',
         isOutgoing: this.isOutgoing,
-        network: this.options.network ?? {},
-        relayOnly: this.options.relayOnly ?? false,
+        // libjuice runs on loopback only; the network edge owns every socket facing the network.
+        network: { bindAddress: '127.0.0.1' },
+        relayOnly: false,
         ssrc: this.ssrc,
         payloadType: OPUS_PAYLOAD_TYPE,
         logger: this.log,
         sink: {
-          localCandidate: (c) => this.input(() => this.sequencer.localCandidate(c)),
+          localCandidate: (c) => this.onEngineCandidate(c),
           stateChange: (s) => this.input(() => this.sequencer.peerConnectionState(s, this.now())),
           media: (p) => this.onMedia(p),
           dataChannelOpen: () => this.input(() => this.sequencer.dataChannelOpened()),
@@ -176,6 +214,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
       this.fail(err);
       return;
     }
+    this.openEdge();
     this.input(() => this.sequencer.peerConnectionCreated(this.now()));
   }
 
@@ -209,9 +248,15 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
     this.input(() => this.sequencer.setMediaState(state));
   }
 
-  /** The ICE candidate pair in use, or null before connecting / after close. */
+  /** libjuice's candidate pair in use (its remote side is a loopback proxy), or null before connecting / after close. */
   selectedCandidatePair(): CandidatePair | null {
     return this.port?.selectedCandidatePair() ?? null;
+  }
+
+  /** The route carrying the call: which kind of path, which peer address, which relay server. */
+  path(): PathInfo | undefined {
+    const pair = this.selectedCandidatePair();
+    return pair && this.edge ? this.edge.pathInfo(pair.remote.port) : undefined;
   }
 
   /**
@@ -270,28 +315,49 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
         this.sequencer.dataChannelSent(!!port && port.isDataChannelOpen && port.sendData(signalingMessageToJson(out.message)));
         return;
       case 'create-offer':
-        if (port) this.answer(() => this.sequencer.localDescriptionCreated(port.createOffer()));
+        if (port) {
+          this.answer(() => {
+            const offer = port.createOffer();
+            this.withEdge((edge) => edge.setLocalCredentials(offer.ufrag, offer.pwd));
+            this.sequencer.localDescriptionCreated(offer);
+          });
+        }
         return;
       case 'apply-remote-description':
         if (!port) return;
         if (out.sdpType === 'answer') {
           this.answer(() => {
             port.acceptAnswer(out.sdp);
+            this.withEdge((edge) => edge.remoteDescriptionApplied());
             this.sequencer.remoteAnswerApplied();
           });
         } else {
-          this.answer(() => this.sequencer.remoteOfferApplied(port.acceptOffer(out.sdp)));
+          this.answer(() => {
+            const answer = port.acceptOffer(out.sdp);
+            this.withEdge((edge) => {
+              edge.setLocalCredentials(answer.ufrag, answer.pwd);
+              edge.remoteDescriptionApplied();
+            });
+            this.sequencer.remoteOfferApplied(answer);
+          });
         }
         return;
-      case 'add-remote-candidate':
-        this.sequencer.remoteCandidateAdded(!!port && port.addRemoteCandidate(out.candidate));
+      case 'add-remote-candidate': {
+        const candidate = out.candidate;
+        this.withEdge((edge) => edge.addRemoteCandidate(candidate));
+        this.sequencer.remoteCandidateAdded(!!port);
         return;
+      }
       case 'state':
         this.safeEmit('state', out.state);
         return;
-      case 'connected':
+      case 'connected': {
+        this.withEdge((edge) => edge.connected());
+        const path = this.path();
+        if (path) this.log.info('path', { ...path });
         this.safeEmit('connected');
         return;
+      }
       case 'remote-media-state':
         this.safeEmit('remote-media-state', out.state);
         return;
@@ -316,14 +382,19 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
     }
   }
 
-  /** Releases the timer and the peer connection once; `closed` follows. */
+  /** Releases the timer, the edge's sockets and the peer connection once; `closed` follows. */
   private release(reason: CloseReason): void {
     if (this.released) return;
     this.released = true;
     this.clearTimer();
+    this.edgeQueue = undefined;
     const port = this.port;
     void (port ? port.close() : Promise.resolve())
       .catch((err: unknown) => this.reportError(err))
+      // The peer connection's last datagrams (DTLS close_notify: the peer then ends with
+      // `disconnect` at once) still leave through the edge; one turn of the loop delivers them.
+      .then(() => new Promise((resolve) => setImmediate(resolve)))
+      .then(() => this.edgeClosed())
       .then(() => {
         this.log.debug('closed', { reason });
         this.safeEmit('closed', reason);
@@ -363,6 +434,101 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
         break;
       default:
         this.counters.mediaInMalformed++;
+    }
+  }
+
+  /** Binds the edge's sockets (asynchronous); what is meant for it meanwhile waits in `edgeQueue`. */
+  private openEdge(): void {
+    const network = this.options.network ?? {};
+    const bindAddress = network.bindAddress;
+    const allowDirect = !(this.options.relayOnly ?? false);
+    const interfaces = networkInterfaces();
+    const options: NetworkEdgeOptions = {
+      isOutgoing: this.isOutgoing,
+      allowDirect,
+      servers: planServers({
+        connections: this.options.connections ?? [],
+        ...(network.iceServers ? { iceServers: network.iceServers } : {}),
+        allowDirect,
+        ipv6: hostAddresses(interfaces).ipv6.length > 0,
+      }),
+      ...(bindAddress !== undefined ? { bindAddress } : {}),
+      ...(network.portRange ? { portRange: network.portRange } : {}),
+      standaloneReflectors: this.options.standaloneReflectors ?? false,
+      // Calls on one machine (tests, demos) bind loopback: their peers are loopback addresses too.
+      allowLoopbackPeers: bindAddress !== undefined && classifyAddress(bindAddress) === 'loopback',
+      interfaces,
+      logger: this.log.child('network'),
+      sink: {
+        localCandidate: (line) => this.input(() => this.sequencer.localCandidate(line)),
+        engineCandidate: (line) => {
+          if (this.port && !this.port.addRemoteCandidate(line)) this.log.debug('libjuice refused a proxy candidate', { line });
+        },
+        event: (event) => this.onEdgeEvent(event),
+      },
+    };
+    const attach = (edge: NetworkEdgePort): void => {
+      const queue = this.edgeQueue;
+      if (!queue) return;
+      this.edge = edge;
+      this.edgeQueue = undefined;
+      edge.start();
+      for (const fn of queue) fn(edge);
+    };
+    try {
+      const made = (this.options.createNetworkEdge ?? ((o: NetworkEdgeOptions) => NetworkEdge.open(o)))(options);
+      if (made instanceof Promise) {
+        this.edgeOpening = made.then(
+          (edge) => {
+            attach(edge);
+            return edge;
+          },
+          (err: unknown) => {
+            this.fail(err);
+            return undefined;
+          },
+        );
+      } else {
+        attach(made);
+      }
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Closes the edge, or the one still being opened once it exists. */
+  private edgeClosed(): Promise<void> {
+    if (this.edge) return this.edge.close().catch((err: unknown) => this.reportError(err));
+    return this.edgeOpening?.then((edge) => edge?.close()).catch(() => undefined) ?? Promise.resolve();
+  }
+
+  private withEdge(fn: (edge: NetworkEdgePort) => void): void {
+    if (this.edge) fn(this.edge);
+    else this.edgeQueue?.push(fn);
+  }
+
+  /** libjuice's own candidate: its loopback address, where the proxies deliver. Never signalled. */
+  private onEngineCandidate(line: string): void {
+    const c = parseIceCandidate(line);
+    if (!c || c.type !== 'host' || classifyAddress(c.address) !== 'loopback') return;
+    const endpoint = { address: c.address, port: c.port };
+    this.withEdge((edge) => edge.setEngineEndpoint(endpoint));
+  }
+
+  private onEdgeEvent(event: MuxEvent): void {
+    switch (event.type) {
+      case 'peer-moved':
+        this.log.info('the peer moved', { path: event.path, from: event.from, to: event.to });
+        break;
+      case 'relay-ready':
+        this.log.debug('relay ready', { path: event.path });
+        break;
+      case 'relay-failed':
+        this.log.warn('relay unusable', { path: event.path, reason: event.reason });
+        break;
+      case 'candidate-dropped':
+        this.log.debug('peer candidate dropped', { reason: event.reason, candidate: event.candidate });
+        break;
     }
   }
 

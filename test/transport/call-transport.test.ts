@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CallTransport, type CallTransportOptions, type CloseReason, type TransportState } from '../../src/transport/call-transport.js';
 import { decodeSignalingMessage, type MediaState, type SignalingMessage } from '../../src/transport/messages.js';
+import { fakeNetworkEdges, type FakeNetworkEdge } from './fake-network-edge.js';
 import { fakePeerConnections, type FakePeerConnection } from './fake-peer-connection.js';
 import { CALLEE_ANSWER, answerTo, candidates, hostCandidate, initialSetup, mediaState, offer } from './sequencer-harness.js';
 
@@ -16,7 +17,8 @@ afterEach(() => {
 
 function transport(isOutgoing: boolean, extra: Partial<CallTransportOptions> = {}) {
   const pcs = fakePeerConnections();
-  const t = new CallTransport({ isOutgoing, ssrc: isOutgoing ? 1111 : 2222, createPeerConnection: pcs.create, ...extra });
+  const edges = fakeNetworkEdges();
+  const t = new CallTransport({ isOutgoing, ssrc: isOutgoing ? 1111 : 2222, createPeerConnection: pcs.create, createNetworkEdge: edges.create, ...extra });
   const sent: SignalingMessage[] = [];
   t.on('signaling', (p) => {
     const r = decodeSignalingMessage(p);
@@ -28,7 +30,7 @@ function transport(isOutgoing: boolean, extra: Partial<CallTransportOptions> = {
   t.on('closed', (r) => events.push(`closed:${r}`));
   const errors: Error[] = [];
   t.on('error', (e) => errors.push(e));
-  return { t, pcs, pc: (): FakePeerConnection => pcs.made[0]!, sent, events, errors };
+  return { t, pcs, pc: (): FakePeerConnection => pcs.made[0]!, edge: (): FakeNetworkEdge => edges.made[0]!, sent, events, errors };
 }
 
 /** A caller whose offer the callee answered, with the callee's InitialSetup in: remote description applied. */
@@ -44,24 +46,32 @@ function negotiatedCaller(extra: Partial<CallTransportOptions> = {}) {
 const flush = () => new Promise((r) => setImmediate(r));
 
 describe('CallTransport with a fake peer connection', () => {
-  it('hands the port one network field, our SSRC and Opus, and drives the caller recipe through it', () => {
+  it('keeps libjuice on loopback, hands the network options to the edge, and drives the caller recipe through both', () => {
     const network = { bindAddress: '127.0.0.1', portRange: { begin: 40000, end: 40100 }, iceServers: ['stun:127.0.0.1:3478'], connectTimeoutMs: 5_000 };
-    const { t, pc, sent, events } = transport(true, { network, relayOnly: true });
+    const { t, pc, edge, sent, events } = transport(true, { network, relayOnly: true });
     t.start();
-    expect(pc().options).toMatchObject({ name: 'tgcall-caller', isOutgoing: true, network, relayOnly: true, ssrc: 1111, payloadType: 111 });
+    expect(pc().options).toMatchObject({ name: 'tgcall-caller', isOutgoing: true, network: { bindAddress: '127.0.0.1' }, relayOnly: false, ssrc: 1111, payloadType: 111 });
+    expect(pc().options.network.iceServers).toBeUndefined();
+    expect(edge().options).toMatchObject({ isOutgoing: true, allowDirect: false, bindAddress: '127.0.0.1', portRange: network.portRange, allowLoopbackPeers: true });
+    // relay only: no STUN server is asked for a server-reflexive address
+    expect(edge().options.servers.stun).toEqual([]);
+    expect(edge().credentials).toEqual([{ ufrag: expect.any(String), pwd: expect.any(String) }]);
     expect(pc().calls).toEqual(['createOffer']);
     expect(sent.map((m) => m.type)).toEqual(['InitialSetup', 'NegotiateChannels']);
     expect(events).toEqual(['state:connecting']);
     // The callee's candidates and InitialSetup come first; the answer releases everything.
     t.receiveSignaling(candidates(hostCandidate(5001)));
     t.receiveSignaling(initialSetup('callee'));
-    pc().sink.localCandidate(hostCandidate(6001));
+    // libjuice's own (loopback) candidate is never signalled; the edge's are
+    pc().sink.localCandidate(hostCandidate(6002));
+    edge().sink.localCandidate(hostCandidate(6001));
     expect(pc().calls).toEqual(['createOffer']);
     t.receiveSignaling(answerTo(sent[1] as Extract<SignalingMessage, { type: 'NegotiateChannels' }>));
     expect(pc().calls).toEqual(['createOffer', 'acceptAnswer', 'addRemoteCandidate']);
     expect(pc().remoteSdps[0]).toContain('a=setup:passive');
     expect(sent.map((m) => m.type)).toEqual(['InitialSetup', 'NegotiateChannels', 'Candidates']);
     expect(t.stats).toMatchObject({ signalingIn: 3, signalingOut: 3, localCandidates: 1, remoteCandidatesAdded: 1 });
+    expect(edge().calls).toEqual(['start', 'setLocalCredentials', 'setEngineEndpoint', 'remoteDescriptionApplied', 'addRemoteCandidate']);
   });
 
   it('callee: applies the remote offer through the port and sends InitialSetup from its answer', () => {
@@ -164,6 +174,8 @@ describe('CallTransport with a fake peer connection', () => {
       'mediaStateViaDataChannel',
       'mediaStateViaSignaling',
       'connectTimeMs',
+      'network',
+      'path',
     ]);
   });
 });
@@ -177,6 +189,8 @@ describe('CallTransport timer', () => {
     await vi.advanceTimersByTimeAsync(299);
     expect(t.state).toBe('connecting');
     await vi.advanceTimersByTimeAsync(1);
+    // release waits one turn of the loop (setImmediate) for the peer connection's last datagrams
+    await vi.runOnlyPendingTimersAsync();
     expect(events).toEqual(['state:connecting', 'state:closed', 'closed:disconnect']);
     expect(t.closeReason).toBe('disconnect');
     expect(pc().closeCount).toBe(1);

@@ -52,10 +52,10 @@ describe.skipIf(!enabled)('CallTransport relay only, through TURN on loopback', 
       await connected;
       expect(caller.stats.localCandidates).toBeGreaterThan(0);
       for (const t of [caller, callee]) {
-        const selected = t.selectedCandidatePair();
-        expect(selected?.local.type).toBe('relay');
-        expect(selected?.remote.type).toBe('relay');
-        expect(selected?.remote.address).toBe('127.0.0.2');
+        // Our own TURN allocation to the peer's relayed address: relay/relay, all through coturn.
+        expect(t.path()).toMatchObject({ kind: 'turn', local: 'relay0', remoteType: 'relay', server: `127.0.0.1:${port}` });
+        expect(t.path()?.remote).toMatch(/^127\.0\.0\.2:\d+$/);
+        expect(t.stats.network?.relays[0]).toMatchObject({ kind: 'turn', state: 'ready' });
       }
 
       const got: Buffer[] = [];
