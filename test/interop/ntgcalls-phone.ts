@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { Api } from 'telegram';
 import type { FakeClient } from '../../src/fake/index.js';
 import { buildInputPhoneCall, buildRequest, decodeDhConfig, decodePhoneCallResult, decodePhoneUpdate, unwrapUpdates } from '../../src/signaling/index.js';
-import type { NtgcallsPeer, PeerReport } from './ntgcalls-peer.js';
+import type { NtgcallsPeer, PeerInit, PeerReport } from './ntgcalls-peer.js';
 
 export interface NtgcallsPhoneOptions {
   readonly peer: NtgcallsPeer;
@@ -23,6 +23,11 @@ export interface NtgcallsPhoneOptions {
   readonly rxPath: string;
   /** Answer incoming calls at once (default true). */
   readonly autoAnswer?: boolean;
+  /**
+   * What the app hands connect_p2p from `phoneCall.connections` / `p2p_allowed` / `custom_parameters`
+   * (default: no server, p2p allowed). A test gives the same servers the fake Telegram hands out.
+   */
+  readonly network?: Pick<PeerInit, 'servers' | 'p2pAllowed' | 'customParameters'>;
 }
 
 export interface NtgcallsPhoneEvents {
@@ -68,7 +73,7 @@ export class NtgcallsPhone extends EventEmitter<NtgcallsPhoneEvents> {
     this.role = 'caller';
     const dh = await this.dhConfig();
     const request = this.peer.waitFor('request', undefined, 10_000);
-    this.peer.init({ role: 'caller', uid: 1, versions: this.options.versions, toneHz: this.options.toneHz, toneSeconds: this.options.toneSeconds ?? 5, rxPath: this.options.rxPath, dh, maxLifetimeS: 60 });
+    this.peer.init({ role: 'caller', uid: 1, ...this.initCommon(), dh });
     const { gAHash } = await request;
     const result = await this.client.invoke(
       buildRequest(Api, { method: 'requestCall', userId, userAccessHash: accessHash, randomId: randomInt(0, 0x7fffffff), gAHash, protocol: this.protocol, video: false }),
@@ -134,7 +139,7 @@ export class NtgcallsPhone extends EventEmitter<NtgcallsPhoneEvents> {
     if (this.options.autoAnswer === false) return;
     const dh = await this.dhConfig();
     const accept = this.peer.waitFor('accept', undefined, 10_000);
-    this.peer.init({ role: 'callee', uid: 2, versions: this.options.versions, toneHz: this.options.toneHz, toneSeconds: this.options.toneSeconds ?? 5, rxPath: this.options.rxPath, dh, maxLifetimeS: 60 });
+    this.peer.init({ role: 'callee', uid: 2, ...this.initCommon(), dh });
     this.peer.request(gAHash);
     const { gB } = await accept;
     await this.client.invoke(buildRequest(Api, { method: 'acceptCall', peer: this.call, gB, protocol: this.protocol }));
@@ -149,6 +154,11 @@ export class NtgcallsPhone extends EventEmitter<NtgcallsPhoneEvents> {
       buildRequest(Api, { method: 'confirmCall', peer: this.call!, gA, keyFingerprint: fingerprint, protocol: this.protocol }),
     );
     decodePhoneCallResult(result);
+  }
+
+  private initCommon(): Omit<PeerInit, 'role' | 'uid' | 'dh'> {
+    const o = this.options;
+    return { versions: o.versions, toneHz: o.toneHz, toneSeconds: o.toneSeconds ?? 5, rxPath: o.rxPath, maxLifetimeS: 60, ...o.network };
   }
 
   private async dhConfig(): Promise<{ g: number; p: Uint8Array; random: Uint8Array }> {
