@@ -127,14 +127,14 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
     this.transport.on('closed', (reason) => {
       if (this.closing) return;
       if (!this.wasConnected) {
-        this.fail(transportFailure(reason));
+        this.fail(transportFailure(reason, this.transport.diagnosis()));
         return;
       }
       // A peer that hangs up closes its connection before its discardCall reaches us: wait a
       // moment for phoneCallDiscarded, so the call ends with the peer's reason, not ours.
       this.lossTimer = setTimeout(() => {
         this.lossTimer = undefined;
-        this.fail(transportFailure(reason));
+        this.fail(transportFailure(reason, this.transport.diagnosis()));
       }, options.connectionLossGraceMs ?? CONNECTION_LOSS_GRACE_MS);
     });
   }
@@ -199,12 +199,14 @@ function webrtcConnections(ready: CallReadyInfo) {
   return ready.connections.filter((c): c is Extract<typeof c, { kind: 'webrtc' }> => c.kind === 'webrtc');
 }
 
-function transportFailure(reason: CloseReason): TgCallError {
+/** `detail`: what the network edge tried (routes, relays, drops), so a user sees why no path worked. */
+function transportFailure(reason: CloseReason, detail: string | undefined): TgCallError {
+  const tried = detail ? ` — ${detail}` : '';
   switch (reason) {
     case 'disconnect':
-      return new TransportError('CONNECTION_LOST', 'no connection to the peer (connect timeout or connectivity lost)');
+      return new TransportError('CONNECTION_LOST', `no connection to the peer (connect timeout or connectivity lost)${tried}`);
     case 'failed':
-      return new TransportError('CONNECTION_FAILED', 'ICE or DTLS failed');
+      return new TransportError('CONNECTION_FAILED', `ICE or DTLS failed${tried}`);
     default:
       return new TransportError('TRANSPORT_ERROR', `transport closed: ${reason}`);
   }

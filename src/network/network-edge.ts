@@ -71,6 +71,8 @@ export interface NetworkEdgePort {
   connected(): void;
   pathInfo(proxyPort: number): PathInfo | undefined;
   getStats(): EdgeStats;
+  /** One line on what was tried (routes, relays and their state, drops), for errors. */
+  describe(): string;
   /** Resolves when every socket is closed. Idempotent. */
   close(): Promise<void>;
 }
@@ -114,6 +116,7 @@ async function relaysOf(options: NetworkEdgeOptions): Promise<RelayPath[]> {
 
 export class NetworkEdge implements NetworkEdgePort {
   private readonly mux: PathMux;
+  private readonly options: NetworkEdgeOptions;
   private readonly log: Logger;
   private readonly sink: NetworkEdgeSink;
   private readonly sockets = new Map<string, Socket>();
@@ -174,6 +177,7 @@ export class NetworkEdge implements NetworkEdgePort {
   }
 
   private constructor(options: NetworkEdgeOptions, sockets: Map<string, Socket>, direct: DirectPathConfig[], relays: RelayPath[]) {
+    this.options = options;
     this.log = options.logger;
     this.sink = options.sink;
     this.mux = new PathMux({
@@ -222,7 +226,22 @@ export class NetworkEdge implements NetworkEdgePort {
   }
 
   connected(): void {
-    this.mux.connected();
+    this.mux.connected(now());
+    this.arm();
+  }
+
+  /** One line on what the edge tried, for the error of a call that could not connect or lost its path. */
+  describe(): string {
+    const kinds = { direct: 0, turn: 0, reflector: 0 };
+    for (const route of this.mux.routes.all()) kinds[route.kind]++;
+    const relays = [...this.mux.relayPaths().values()].map((r) => `${r.kind} ${formatEndpoint(r.server)} ${r.stats().state}`);
+    const drops = Object.entries(this.mux.drops).map(([k, v]) => `${k} ${v}`);
+    return [
+      this.options.allowDirect ? 'p2p allowed' : 'relay only (p2p not allowed)',
+      `routes to the peer: ${kinds.direct} direct, ${kinds.turn} via TURN, ${kinds.reflector} via reflectors`,
+      `relays: ${relays.length > 0 ? relays.join(', ') : 'none'}`,
+      ...(drops.length > 0 ? [`dropped: ${drops.join(', ')}`] : []),
+    ].join('; ');
   }
 
   /** The route behind libjuice's selected remote candidate (`127.0.0.1:<proxy port>`). */

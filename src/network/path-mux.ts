@@ -49,6 +49,12 @@ export interface PathMuxOptions {
   readonly allowLoopbackPeers?: boolean;
   /** The route libjuice uses moves to a verified new peer address after this much silence. */
   readonly moveAfterSilenceMs?: number;
+  /**
+   * After connecting, this long without a datagram from the peer reports `peer-silent`. Media
+   * flows every 20 ms and ICE consent checks every few seconds (RFC 7675), so 6 s of nothing
+   * means the path is gone; the transport then starts its reconnect deadline.
+   */
+  readonly silenceMs?: number;
   /** Re-signed tie-breakers use this value (random per call). */
   readonly tiebreaker: bigint;
   readonly dtls?: DtlsAssistOptions;
@@ -73,7 +79,11 @@ export type MuxEvent =
   | { readonly type: 'peer-moved'; readonly path: string; readonly from: string; readonly to: string }
   | { readonly type: 'relay-ready'; readonly path: string; readonly server: Endpoint }
   | { readonly type: 'relay-failed'; readonly path: string; readonly server: Endpoint; readonly reason: string }
-  | { readonly type: 'candidate-dropped'; readonly reason: string; readonly candidate: string };
+  | { readonly type: 'candidate-dropped'; readonly reason: string; readonly candidate: string }
+  /** Nothing from the peer on any route for `silenceMs` since the call connected (path lost?). */
+  | { readonly type: 'peer-silent'; readonly silentForMs: number }
+  /** The peer is heard again after `peer-silent`. */
+  | { readonly type: 'peer-back' };
 
 export type MuxOutput =
   /** Bytes for a network socket (`direct4`, `direct6`, `relay<n>`); `to` unset = the relay's TCP stream. */
@@ -106,12 +116,18 @@ export class PathMux {
   private engine: Endpoint | undefined;
   private engineReady = false;
   private closed = false;
+  private readonly silenceMs: number;
+  /** Set by `connected()`: from then on the peer's silence is watched. */
+  private watching = false;
+  private lastHeard = Number.NEGATIVE_INFINITY;
+  private silent = false;
   readonly drops: Record<string, number> = {};
   moves = 0;
 
   constructor(options: PathMuxOptions) {
     this.options = options;
     this.moveAfterSilenceMs = options.moveAfterSilenceMs ?? 1_000;
+    this.silenceMs = options.silenceMs ?? 6_000;
     this.dtls = new DtlsAssist<number>(options.dtls);
     if (options.allowDirect) {
       for (const config of options.direct) {
@@ -245,9 +261,11 @@ export class PathMux {
     return out;
   }
 
-  /** Media flows: the DTLS handshake needs no more help. */
-  connected(): void {
+  /** Media flows: the DTLS handshake needs no more help, and the peer's silence is watched from now. */
+  connected(now: number): void {
     this.dtls.finish();
+    this.watching = true;
+    this.lastHeard = Math.max(this.lastHeard, now);
   }
 
   tick(now: number): MuxOutput[] {
@@ -258,6 +276,10 @@ export class PathMux {
       if (deadline !== undefined && deadline <= now) this.onRelayStep(id, relay, relay.tick(now), now, out);
     }
     for (const path of this.direct.values()) this.onDirectStep(path, path.tick(now), out);
+    if (this.watching && !this.silent && now >= this.lastHeard + this.silenceMs) {
+      this.silent = true;
+      out.push({ kind: 'event', event: { type: 'peer-silent', silentForMs: Math.round(now - this.lastHeard) } });
+    }
     const repaired = this.dtls.tick(now);
     for (const { route: id, data } of repaired.toEngine) {
       const route = this.routes.byRouteId(id);
@@ -273,6 +295,7 @@ export class PathMux {
   nextDeadline(): number | undefined {
     if (this.closed) return undefined;
     let next = this.dtls.nextDeadline();
+    if (this.watching && !this.silent) next = earlier(next, this.lastHeard + this.silenceMs);
     for (const relay of this.relays.values()) next = earlier(next, relay.nextDeadline());
     for (const path of this.direct.values()) next = earlier(next, path.nextDeadline());
     return next;
@@ -319,6 +342,11 @@ export class PathMux {
       return;
     }
     route.lastIn = now;
+    this.lastHeard = now;
+    if (this.silent) {
+      this.silent = false;
+      out.push({ kind: 'event', event: { type: 'peer-back' } });
+    }
     route.packetsIn++;
     route.bytesIn += data.length;
     let payload = data;

@@ -118,6 +118,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
   /** What was for the edge before its sockets were bound, in order; undefined once released. */
   private edgeQueue: ((edge: NetworkEdgePort) => void)[] | undefined = [];
   private edgeOpening: Promise<NetworkEdgePort | undefined> | undefined;
+  private finalDiagnosis: string | undefined;
   private pumping = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
@@ -251,6 +252,11 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
   /** libjuice's candidate pair in use (its remote side is a loopback proxy), or null before connecting / after close. */
   selectedCandidatePair(): CandidatePair | null {
     return this.port?.selectedCandidatePair() ?? null;
+  }
+
+  /** What the network edge tried (routes, relays, drops): for the error of a call that could not connect. */
+  diagnosis(): string | undefined {
+    return this.finalDiagnosis ?? this.edge?.describe();
   }
 
   /** The route carrying the call: which kind of path, which peer address, which relay server. */
@@ -388,6 +394,8 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
     this.released = true;
     this.clearTimer();
     this.edgeQueue = undefined;
+    // What the edge tried, kept before its routes are forgotten (the `closed` listener reads it).
+    this.finalDiagnosis = this.edge?.describe();
     const port = this.port;
     void (port ? port.close() : Promise.resolve())
       .catch((err: unknown) => this.reportError(err))
@@ -528,6 +536,16 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
         break;
       case 'candidate-dropped':
         this.log.debug('peer candidate dropped', { reason: event.reason, candidate: event.candidate });
+        break;
+      case 'peer-silent':
+        // libjuice says nothing until its consent expires (~30 s): the edge's silence watch starts
+        // the reconnect deadline instead, like a 'disconnected' peer connection.
+        this.log.warn('nothing from the peer', { ms: event.silentForMs, path: this.path() });
+        this.input(() => this.sequencer.peerConnectionState('disconnected', this.now()));
+        break;
+      case 'peer-back':
+        this.log.info('the peer is heard again');
+        if (this.sequencer.state === 'connecting') this.input(() => this.sequencer.peerConnectionState('connected', this.now()));
         break;
     }
   }

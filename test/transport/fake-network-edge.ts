@@ -57,6 +57,10 @@ export class FakeNetworkEdge implements NetworkEdgePort {
     return { routes: 0, routesRefused: 0, peerMoves: 0, dropped: {}, sendErrors: 0, dtls: { replayed: 0, duplicated: 0 }, relays: [] };
   }
 
+  describe(): string {
+    return 'fake network edge';
+  }
+
   close(): Promise<void> {
     this.calls.push('close');
     this.closed = true;

@@ -1,0 +1,125 @@
+/**
+ * Relay-only calls between two tgcall phones through a Telegram reflector (issue 12): the fake
+ * Telegram hands out one `phoneConnection` with a peer tag and `p2p_allowed = false`, and our
+ * FakeReflector (faithful to reflector.md) is the only server. Everything real: DH, signaling,
+ * both network edges, libjuice, DTLS-SRTP and Opus, on loopback.
+ */
+import { createSocket } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeReflector, type FakeReflectorOptions } from '../../src/fake/index.js';
+import type { TelegramCallsOptions } from '../../src/index.js';
+import { BOB, collect, connectCall, ended, phones, playTone, resourceBaseline, settled, toneShare, type Phones } from './helpers.js';
+
+const TAG = new Uint8Array(Buffer.from('5a5b5c5d5e5f60616263646566676869', 'hex'));
+
+let reflector: FakeReflector | undefined;
+let p: Phones | undefined;
+
+afterEach(async () => {
+  await p?.close();
+  p = undefined;
+  await reflector?.close();
+  reflector = undefined;
+});
+
+async function scene(options: FakeReflectorOptions = {}, calls: TelegramCallsOptions = {}, port?: number): Promise<Phones> {
+  reflector = await FakeReflector.start({ host: '127.0.0.1', tcp: false, ...options });
+  p = await phones({ p2pAllowed: false, connections: [{ kind: 'reflector', id: 5n, ip: '127.0.0.1', port: port ?? reflector.port, peerTag: TAG }] }, calls);
+  return p;
+}
+
+/** A UDP port on loopback with nothing behind it. */
+async function deadPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+describe('relay-only calls through a Telegram reflector, p2p off', () => {
+  it('connect through the reflector alone and carry a tone each way; the path says reflector', async () => {
+    const baseline = resourceBaseline();
+    const phones = await scene();
+    const { outgoing, incoming } = await connectCall(phones.alice, phones.bob, BOB, 15_000);
+    void playTone(outgoing, 440, 3);
+    void playTone(incoming, 880, 3);
+    const [atCallee, atCaller] = await Promise.all([collect(incoming, 2_000), collect(outgoing, 2_000)]);
+    expect(toneShare(atCallee, 440)).toBeGreaterThanOrEqual(0.9);
+    expect(toneShare(atCaller, 880)).toBeGreaterThanOrEqual(0.9);
+    for (const call of [outgoing, incoming]) {
+      const connection = call.getStats().connection!;
+      expect(connection.path).toMatchObject({ kind: 'reflector', local: 'relay0', server: `127.0.0.1:${reflector!.port}` });
+      // p2p off: no direct route was ever made
+      expect(connection.transport.network?.relays).toEqual([expect.objectContaining({ kind: 'reflector', state: 'ready' })]);
+    }
+    expect(reflector!.counters.forwarded).toBeGreaterThan(150);
+    await outgoing.hangup();
+    await settled(baseline);
+  });
+
+  it('10 % loss and 5 % duplication on the reflector path: connects, tones both ways', async () => {
+    const phones = await scene({ loss: 0.1, duplicate: 0.05, seed: 3 });
+    const { outgoing, incoming } = await connectCall(phones.alice, phones.bob, BOB, 15_000);
+    void playTone(outgoing, 440, 3);
+    void playTone(incoming, 880, 3);
+    const [atCallee, atCaller] = await Promise.all([collect(incoming, 2_000), collect(outgoing, 2_000)]);
+    expect(toneShare(atCallee, 440)).toBeGreaterThanOrEqual(0.9);
+    expect(toneShare(atCaller, 880)).toBeGreaterThanOrEqual(0.9);
+    expect(reflector!.counters.lost).toBeGreaterThan(0);
+    expect(reflector!.counters.duplicated).toBeGreaterThan(0);
+    expect(incoming.getStats().media.received.lost).toBeGreaterThan(0);
+    await outgoing.hangup();
+  });
+
+  it('garbage, wrong-tag, bad-length and short datagrams from the reflector are counted drops; the call goes on', async () => {
+    const phones = await scene();
+    const { outgoing, incoming } = await connectCall(phones.alice, phones.bob, BOB, 15_000);
+    void playTone(outgoing, 440, 3);
+    for (const client of reflector!.clients()) {
+      for (let i = 0; i < 20; i++) for (const kind of ['garbage', 'wrong-tag', 'bad-length', 'short'] as const) reflector!.inject(client.id, kind);
+    }
+    const heard = await collect(incoming, 2_000);
+    expect(toneShare(heard, 440)).toBeGreaterThanOrEqual(0.9);
+    for (const call of [outgoing, incoming]) {
+      const dropped = call.getStats().connection!.transport.network!.relays[0]!.dropped;
+      expect(dropped.wrongTag, `${call.direction} wrong tag`).toBeGreaterThanOrEqual(20);
+      expect(dropped.short, `${call.direction} short`).toBeGreaterThanOrEqual(20);
+      expect(call.state).toBe('connected');
+    }
+    await outgoing.hangup();
+  });
+
+  it('an unreachable reflector: both phones end within the connect timeout, and the error says what was tried', async () => {
+    const baseline = resourceBaseline();
+    const phones = await scene({}, { timeouts: { connectMs: 3_000 } }, await deadPort());
+    const incomingP = new Promise<import('../../src/index.js').Call>((resolve) => phones.bob.once('incoming', resolve));
+    const outgoing = await phones.alice.call(BOB);
+    const incoming = await incomingP;
+    void incoming.accept().catch(() => undefined);
+    const [endOut, endIn] = await Promise.all([ended(outgoing, 15_000), ended(incoming, 15_000)]);
+    const failed = [endOut, endIn].find((e) => e.by === 'local')!;
+    expect(failed.error?.code).toBe('CONNECTION_LOST');
+    expect(failed.error?.message).toMatch(/relay only \(p2p not allowed\)/);
+    expect(failed.error?.message).toMatch(/reflector 127\.0\.0\.1:\d+ (failed|connecting)/);
+    await settled(baseline);
+  });
+
+  it('a reflector that stops mid-call: the call ends with a clear reason, and nothing is left behind', async () => {
+    const baseline = resourceBaseline();
+    const phones = await scene({}, { timeouts: { connectMs: 2_000 } });
+    const { outgoing, incoming } = await connectCall(phones.alice, phones.bob, BOB, 15_000);
+    void playTone(outgoing, 440, 30);
+    await collect(incoming, 500);
+    reflector!.pause();
+    // ~6 s of silence, then the 2 s reconnect deadline: the first side to give up ends the call.
+    const [endOut, endIn] = await Promise.all([ended(outgoing, 25_000), ended(incoming, 25_000)]);
+    const local = [endOut, endIn].filter((e) => e.by === 'local');
+    expect(local.length).toBeGreaterThanOrEqual(1);
+    for (const e of local) {
+      expect(e.error?.code).toBe('CONNECTION_LOST');
+      expect(e.error?.message).toMatch(/reflector 127\.0\.0\.1:\d+/);
+    }
+    await settled(baseline);
+  }, 40_000);
+});
