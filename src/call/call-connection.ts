@@ -82,6 +82,8 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
       },
       relayOnly: !ready.p2pAllowed,
       connections: ready.connections,
+      // custom_parameters.network_standalone_reflectors (reflector.md §7): fixed port ids, made-up peer candidate.
+      standaloneReflectors: ready.customParameters?.['network_standalone_reflectors'] === true,
       ssrc: options.ssrc,
       logger: this.log,
     });

@@ -7,7 +7,7 @@
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeReflector, type FakeReflectorOptions } from '../../src/fake/index.js';
-import type { TelegramCallsOptions } from '../../src/index.js';
+import type { Call, TelegramCallsOptions } from '../../src/index.js';
 import { BOB, collect, connectCall, ended, phones, playTone, resourceBaseline, settled, toneShare, type Phones } from './helpers.js';
 
 const TAG = new Uint8Array(Buffer.from('5a5b5c5d5e5f60616263646566676869', 'hex'));
@@ -22,10 +22,28 @@ afterEach(async () => {
   reflector = undefined;
 });
 
-async function scene(options: FakeReflectorOptions = {}, calls: TelegramCallsOptions = {}, port?: number): Promise<Phones> {
-  reflector = await FakeReflector.start({ host: '127.0.0.1', tcp: false, ...options });
-  p = await phones({ p2pAllowed: false, connections: [{ kind: 'reflector', id: 5n, ip: '127.0.0.1', port: port ?? reflector.port, peerTag: TAG }] }, calls);
+async function scene(
+  options: FakeReflectorOptions = {},
+  calls: TelegramCallsOptions = {},
+  port?: number,
+  extra: { tcp?: boolean; customParameters?: Record<string, unknown> } = {},
+): Promise<Phones> {
+  reflector = await FakeReflector.start({ host: '127.0.0.1', tcp: extra.tcp ?? false, ...options });
+  const connection = { kind: 'reflector' as const, id: 5n, ip: '127.0.0.1', port: port ?? reflector.port, peerTag: TAG, tcp: extra.tcp ?? false };
+  p = await phones({ p2pAllowed: false, connections: [connection], ...(extra.customParameters ? { customParameters: extra.customParameters } : {}) }, calls);
   return p;
+}
+
+/** Connects, checks a tone each way and that the call went through the reflector. */
+async function tonesThroughReflector(phones: Phones): Promise<{ outgoing: Call; incoming: Call }> {
+  const { outgoing, incoming } = await connectCall(phones.alice, phones.bob, BOB, 15_000);
+  void playTone(outgoing, 440, 3);
+  void playTone(incoming, 880, 3);
+  const [atCallee, atCaller] = await Promise.all([collect(incoming, 2_000), collect(outgoing, 2_000)]);
+  expect(toneShare(atCallee, 440)).toBeGreaterThanOrEqual(0.9);
+  expect(toneShare(atCaller, 880)).toBeGreaterThanOrEqual(0.9);
+  for (const call of [outgoing, incoming]) expect(call.getStats().connection!.path).toMatchObject({ kind: 'reflector' });
+  return { outgoing, incoming };
 }
 
 /** A UDP port on loopback with nothing behind it. */
@@ -90,10 +108,27 @@ describe('relay-only calls through a Telegram reflector, p2p off', () => {
     await outgoing.hangup();
   });
 
+  it('a TCP reflector (raw framing, reflector.md §4): connects and carries the tones', async () => {
+    const phones = await scene({}, {}, undefined, { tcp: true });
+    const { outgoing } = await tonesThroughReflector(phones);
+    await outgoing.hangup();
+    expect(reflector!.counters.tcpConnections).toBe(2);
+    expect(reflector!.clients().every((c) => c.transport === 'tcp')).toBe(true);
+  });
+
+  it('network_standalone_reflectors: no reflector candidate signalled, fixed port ids 1 and 2, still connects', async () => {
+    const phones = await scene({}, {}, undefined, { customParameters: { network_standalone_reflectors: true } });
+    const { outgoing, incoming } = await tonesThroughReflector(phones);
+    expect(reflector!.clients().map((c) => c.id).sort()).toEqual([1, 2]);
+    // p2p off and standalone: neither side signals a single candidate; each makes up the other's
+    for (const call of [outgoing, incoming]) expect(call.getStats().connection!.transport.localCandidates).toBe(0);
+    await outgoing.hangup();
+  });
+
   it('an unreachable reflector: both phones end within the connect timeout, and the error says what was tried', async () => {
     const baseline = resourceBaseline();
     const phones = await scene({}, { timeouts: { connectMs: 3_000 } }, await deadPort());
-    const incomingP = new Promise<import('../../src/index.js').Call>((resolve) => phones.bob.once('incoming', resolve));
+    const incomingP = new Promise<Call>((resolve) => phones.bob.once('incoming', resolve));
     const outgoing = await phones.alice.call(BOB);
     const incoming = await incomingP;
     void incoming.accept().catch(() => undefined);
