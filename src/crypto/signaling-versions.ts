@@ -2,7 +2,7 @@
  * Which signaling framing a negotiated library version uses (call-crypto-and-signaling.md §5.1),
  * and which versions this library advertises: only those that work end to end.
  */
-import { CryptoError } from '../errors.js';
+import { CallSignalingError, CryptoError } from '../errors.js';
 import { AckedSignalingChannel } from './acked-signaling-channel.js';
 import { RawSignalingChannel } from './raw-signaling-channel.js';
 import type { SignalingChannel } from './signaling-channel.js';
@@ -10,13 +10,26 @@ import type { SignalingChannel } from './signaling-channel.js';
 /** Advertised in phoneCallProtocol.library_versions, preferred first. */
 export const SUPPORTED_LIBRARY_VERSIONS: readonly string[] = Object.freeze(['9.0.0', '8.0.0']);
 
-export function signalingModeForVersion(version: string): 'acked' | 'raw' | undefined {
+/**
+ * Every version this library can run, for the `libraryVersions` option: V2 (8.0.0, 9.0.0), V3
+ * (12.0.0, 13.0.0: SCTP-carried, gzip'd raw framing, §5.4/§5.5) and the raw 7.0.0.
+ */
+export const KNOWN_LIBRARY_VERSIONS: readonly string[] = Object.freeze(['13.0.0', '12.0.0', '9.0.0', '8.0.0', '7.0.0']);
+
+/** acked = §5.3; raw = §5.2 without compression (7.0.0); v3 = §5.2 with gzip (§5.5), carried by SCTP (§5.4). */
+export type SignalingMode = 'acked' | 'raw' | 'v3';
+
+export function signalingModeForVersion(version: string): SignalingMode | undefined {
   switch (version) {
     case '8.0.0':
     case '9.0.0':
       return 'acked';
     case '7.0.0':
       return 'raw';
+    // android-tgcalls InstanceV2Impl @c84801762: "12.0.0"/"13.0.0" -> SignalingProtocolVersion::V3.
+    case '12.0.0':
+    case '13.0.0':
+      return 'v3';
     default:
       return undefined;
   }
@@ -26,5 +39,27 @@ export function createSignalingChannel(version: string, key: Uint8Array, isOutgo
   const mode = signalingModeForVersion(version);
   if (mode === 'acked') return new AckedSignalingChannel({ key, isOutgoing });
   if (mode === 'raw') return new RawSignalingChannel({ key, isOutgoing });
+  if (mode === 'v3') return new RawSignalingChannel({ key, isOutgoing, compress: true, maxPacketSize: V3_MAX_PACKET_SIZE });
   throw new CryptoError('UNSUPPORTED_VERSION', `library version ${version} is not supported`);
+}
+
+/** Peers refuse larger encrypted packets (tgcalls kMaxIncomingPacketSize, §4.6). */
+export const V3_MAX_PACKET_SIZE = 128 * 1024;
+
+/**
+ * Checks a `libraryVersions` option: a non-empty list of distinct known versions, preferred first.
+ * Throws `CallSignalingError` (`INVALID_LIBRARY_VERSIONS`, or `UNSUPPORTED_VERSION` naming the
+ * unknown entry).
+ */
+export function validateLibraryVersions(versions: unknown): readonly string[] {
+  if (!Array.isArray(versions) || versions.length === 0 || versions.length > KNOWN_LIBRARY_VERSIONS.length) {
+    throw new CallSignalingError('INVALID_LIBRARY_VERSIONS', `libraryVersions must be a non-empty list of at most ${KNOWN_LIBRARY_VERSIONS.length} versions`);
+  }
+  for (const v of versions) {
+    if (typeof v !== 'string' || !KNOWN_LIBRARY_VERSIONS.includes(v)) {
+      throw new CallSignalingError('UNSUPPORTED_VERSION', `library version ${String(v)} is not supported (known: ${KNOWN_LIBRARY_VERSIONS.join(', ')})`);
+    }
+  }
+  if (new Set(versions).size !== versions.length) throw new CallSignalingError('INVALID_LIBRARY_VERSIONS', 'libraryVersions lists a version twice');
+  return Object.freeze([...(versions as string[])]);
 }

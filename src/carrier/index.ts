@@ -1,0 +1,7 @@
+export * from './crc32c.js';
+export * from './rate-budget.js';
+export * from './sctp-packet.js';
+export * from './sctp-policy.js';
+export * from './sctp-carrier.js';
+export * from './signaling-carrier.js';
+export * from './signaling-link.js';
