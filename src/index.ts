@@ -28,7 +28,7 @@ export {
   type CallReadyInfo,
   type PhoneCallsOptions,
 } from './signaling/index.js';
-export { SUPPORTED_LIBRARY_VERSIONS, emojiFingerprint, keyFingerprint } from './crypto/index.js';
+export { SUPPORTED_LIBRARY_VERSIONS, KNOWN_LIBRARY_VERSIONS, emojiFingerprint, keyFingerprint } from './crypto/index.js';
 export type { MediaState } from './transport/index.js';
 export {
   readWavFile,

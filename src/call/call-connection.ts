@@ -9,7 +9,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { IceServer } from 'node-datachannel';
-import { createSignalingChannel, SignalingChannelRunner, type SignalingChannelStats } from '../crypto/index.js';
+import { SignalingLink, type CarrierStats } from '../carrier/index.js';
+import type { SignalingChannelStats } from '../crypto/index.js';
 import { TgCallError, TransportError, toError } from '../errors.js';
 import type { PathInfo } from '../network/index.js';
 import type { Logger } from '../logger.js';
@@ -51,6 +52,8 @@ export interface CallConnectionEvents {
 
 export interface CallConnectionStats {
   readonly signalingChannel: Readonly<SignalingChannelStats>;
+  /** What carries the encrypted packets: 'direct' (one blob each) or 'sctp' (V3). */
+  readonly signalingCarrier: Readonly<CarrierStats> & { readonly kind: 'direct' | 'sctp' };
   readonly transport: Readonly<TransportStats>;
   /** The route carrying the call: direct (host/srflx), through TURN or a Telegram reflector, and which server. */
   readonly path: PathInfo | undefined;
@@ -59,7 +62,7 @@ export interface CallConnectionStats {
 export class CallConnection extends EventEmitter<CallConnectionEvents> {
   private readonly options: CallConnectionOptions;
   private readonly log: Logger;
-  private readonly runner: SignalingChannelRunner;
+  private readonly runner: SignalingLink;
   private readonly transport: CallTransport;
   private closing = false;
   private failedOnce = false;
@@ -88,11 +91,16 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
       logger: this.log,
     });
 
-    this.runner = new SignalingChannelRunner({
-      channel: createSignalingChannel(ready.version, ready.key, ready.isOutgoing),
-      sendPacket: (packet) => this.options.sendSignalingData(packet),
+    // The encrypted channel and its carrier (direct, or SCTP for V3): src/carrier/signaling-link.ts.
+    this.runner = new SignalingLink({
+      version: ready.version,
+      key: ready.key,
+      isOutgoing: ready.isOutgoing,
+      customParameters: ready.customParameters,
+      sendData: (blob) => this.options.sendSignalingData(blob),
       onMessage: (payload) => this.transport.receiveSignaling(payload),
       onFatal: (error) => this.fail(error),
+      logger: this.log,
     });
 
     this.transport.on('signaling', (payload) => {
@@ -144,6 +152,7 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
   get stats(): CallConnectionStats {
     return {
       signalingChannel: this.runner.stats,
+      signalingCarrier: { kind: this.runner.carrierKind, ...this.runner.carrierStats },
       transport: this.transport.stats,
       path: this.transport.path(),
     };
@@ -154,6 +163,7 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
   }
 
   start(): void {
+    this.runner.start();
     this.transport.start();
   }
 

@@ -48,6 +48,13 @@ export interface TelegramCallsOptions {
   readonly audio?: Partial<Omit<MediaSessionOptions, 'ssrc' | 'payloadType' | 'logger' | 'now'>>;
   /** Calls that may run at once; further incoming calls are refused as busy. Default 1. */
   readonly maxConcurrentCalls?: number;
+  /**
+   * `phoneCallProtocol.library_versions` to advertise, preferred first (default
+   * `SUPPORTED_LIBRARY_VERSIONS`, ['9.0.0', '8.0.0']). Add '13.0.0' (signaling V3: gzip'd JSON over
+   * SCTP, the only version Telegram Web speaks) with e.g. `['13.0.0', '8.0.0']`. Unknown versions
+   * throw `UNSUPPORTED_VERSION`; see `KNOWN_LIBRARY_VERSIONS`.
+   */
+  readonly libraryVersions?: readonly string[];
   /** For the GramJS adapter: the request namespace of a fork (teleproto's `Api`). */
   readonly api?: ApiNamespace;
 }
@@ -87,6 +94,7 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
         connectMs: connectMs + 5_000,
       },
       ...(options.maxConcurrentCalls !== undefined ? { maxConcurrentCalls: options.maxConcurrentCalls } : {}),
+      ...(options.libraryVersions !== undefined ? { libraryVersions: options.libraryVersions } : {}),
     });
     this.runtime = {
       logger: this.log,

@@ -44,6 +44,8 @@ import { SignalingRelay, type SignalingRelayOptions, type SignalingRelayStats } 
 import { TimerSet } from './timer-set.js';
 import { roundTrip } from './tl-round-trip.js';
 
+export type FakeCustomParameters = string | Readonly<Record<string, unknown>>;
+
 /** A TURN/STUN (or legacy reflector) server the fake puts into `phoneCall.connections`. */
 export type FakeConnection =
   | {
@@ -75,8 +77,12 @@ export interface FakeTelegramOptions {
   readonly connections?: readonly FakeConnection[];
   /** `phoneCall.p2p_allowed`. Default true. */
   readonly p2pAllowed?: boolean;
-  /** `phoneCall.custom_parameters` (a JSON string or object). */
-  readonly customParameters?: string | Readonly<Record<string, unknown>>;
+  /**
+   * `phoneCall.custom_parameters` (a JSON string or object), or a function giving them per call
+   * (e.g. `network_signaling_nosctp` for some calls only; asked once per side, so answer both
+   * alike); undefined leaves the field out.
+   */
+  readonly customParameters?: FakeCustomParameters | ((call: FakeCallInfo) => FakeCustomParameters | undefined);
   /** Picks the version from the caller's and callee's lists; undefined means no common version. */
   readonly chooseVersion?: (callerVersions: readonly string[], calleeVersions: readonly string[]) => string | undefined;
   /** Who refuses a call to a user already in a call. Default 'server'. */
@@ -652,7 +658,8 @@ export class FakeTelegram implements FakeServerPort {
   }
 
   private phoneCallView(call: ServerCall, viewer: bigint): Api.PhoneCall {
-    const custom = this.options.customParameters;
+    const option = this.options.customParameters;
+    const custom = typeof option === 'function' ? option(this.info(call)) : option;
     const json = custom === undefined ? undefined : typeof custom === 'string' ? custom : JSON.stringify(custom);
     return new Api.PhoneCall({
       p2pAllowed: this.options.p2pAllowed ?? true,

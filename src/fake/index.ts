@@ -34,6 +34,7 @@ export type {
   FakeCallInfo,
   FakeCallState,
   FakeConnection,
+  FakeCustomParameters,
   FakeRequestLogEntry,
   FakeSignalingPacket,
   FakeTelegramHooks,

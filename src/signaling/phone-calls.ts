@@ -10,7 +10,7 @@ import { Api } from 'telegram';
 import { CallSignalingError, toError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { RandomBytes } from '../crypto/dh.js';
-import { SUPPORTED_LIBRARY_VERSIONS } from '../crypto/signaling-versions.js';
+import { SUPPORTED_LIBRARY_VERSIONS, validateLibraryVersions } from '../crypto/signaling-versions.js';
 import { CallMachine } from './call-machine.js';
 import { CallSignaling, IncomingCallSignaling, OutgoingCallSignaling } from './call-signaling.js';
 import { resolveCallTimeouts, type CallTimeouts } from './call-timeouts.js';
@@ -29,7 +29,7 @@ export interface PhoneCallsOptions {
   readonly mtproto: MtprotoClient;
   readonly logger?: Logger;
   readonly timeouts?: Partial<CallTimeouts>;
-  /** Advertised `library_versions`, preferred first. Default `SUPPORTED_LIBRARY_VERSIONS`. */
+  /** Advertised `library_versions`, preferred first. Default `SUPPORTED_LIBRARY_VERSIONS`; see `KNOWN_LIBRARY_VERSIONS`. */
   readonly libraryVersions?: readonly string[];
   /** Calls that may be active at once; one more incoming call is discarded with `busy`. Default 1. */
   readonly maxConcurrentCalls?: number;
@@ -106,8 +106,8 @@ export class PhoneCalls extends EventEmitter {
     this.api = options.mtproto.api ?? Api;
     this.logger = options.logger ?? silentLogger;
     this.timeouts = resolveCallTimeouts(options.timeouts);
-    const versions = options.libraryVersions ?? SUPPORTED_LIBRARY_VERSIONS;
-    if (versions.length === 0) throw new RangeError('libraryVersions must not be empty');
+    // Typed error (INVALID_LIBRARY_VERSIONS / UNSUPPORTED_VERSION) for an empty or unknown list.
+    const versions = validateLibraryVersions(options.libraryVersions ?? SUPPORTED_LIBRARY_VERSIONS);
     this.protocol = { udpP2p: true, udpReflector: true, minLayer: CALL_MIN_LAYER, maxLayer: CALL_MAX_LAYER, libraryVersions: [...versions] };
     this.maxConcurrent = options.maxConcurrentCalls ?? 1;
     this.randomBytes = options.randomBytes ?? nodeRandomBytes;
