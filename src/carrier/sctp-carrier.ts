@@ -4,9 +4,9 @@
  * (call-crypto-and-signaling.md §5.4; v3-sctp.md "Rules for an implementation" 1–7, verified
  * against ntgcalls 3.0.5). The SCTP stack is werift-sctp; this adapter bounds it:
  *
- * - every incoming blob passes `parseSctpPacket` (stateless) and `admitSctpPacket` (against the
- *   association's state) before werift sees it, and werift's handling is serialized, one packet
- *   at a time, with a bounded backlog;
+ * - every incoming blob passes `parseSctpPacket` (stateless; malformed = dropped whole) and
+ *   `filterSctpPacket` (against the association's state; refused chunks are cut out) before werift
+ *   sees it, and werift's handling is serialized, one packet at a time, with a bounded backlog;
  * - the receive window (256 KiB), the streams (1 each way), the outgoing queue and the number of
  *   packets handled and sent per second are capped; what exceeds a cap is a counted drop;
  * - the caller is the SCTP client (sends INIT), the callee the server, as Android does (§5.4);
@@ -20,8 +20,8 @@
 import { TransportError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { RateBudget } from './rate-budget.js';
-import { DEFAULT_SCTP_PACKET_LIMITS, parseSctpPacket, type SctpPacketLimits, type SctpPacketSummary } from './sctp-packet.js';
-import { admitSctpPacket, countDuplicateData, type SctpPolicyLimits } from './sctp-policy.js';
+import { DEFAULT_SCTP_PACKET_LIMITS, keepSctpChunks, parseSctpPacket, type SctpPacketLimits, type SctpPacketSummary } from './sctp-packet.js';
+import { filterSctpPacket, type SctpPolicyLimits } from './sctp-policy.js';
 import type { CarrierCallbacks, CarrierStats, SignalingCarrier } from './signaling-carrier.js';
 import { createWeriftAssociation, SCTP_STATE, type WeriftAssociation } from './werift-sctp.js';
 
@@ -57,15 +57,20 @@ export interface SctpCarrierLimits extends SctpPacketLimits, SctpPolicyLimits {
  */
 export const DEFAULT_SCTP_CARRIER_LIMITS: SctpCarrierLimits = Object.freeze({
   ...DEFAULT_SCTP_PACKET_LIMITS,
-  tsnWindow: 256,
+  // werift re-sorts its out-of-order TSN set (as strings) for every DATA chunk it buffers and
+  // rescans its reassembly queue, so its work per packet grows with the square of these two
+  // (bench/signaling-v3.ts). 64 TSNs past a gap still hold a 75 KB message in flight; dcSCTP puts
+  // ~20 DATA chunks in a 1191-byte packet at most. What exceeds them is dropped and resent.
+  tsnWindow: 64,
+  maxDataChunks: 32,
   receiveWindow: 256 * 1024,
   maxMessageSize: 128 * 1024,
   maxPendingMessages: 64,
   maxPendingBytes: 1024 * 1024,
   maxQueuedChunks: 512,
   maxBacklog: 64,
-  inboundBurst: 128,
-  inboundPerSecond: 64,
+  inboundBurst: 64,
+  inboundPerSecond: 32,
   outboundBurst: 64,
   outboundPerSecond: 32,
 });
@@ -82,6 +87,7 @@ export interface SctpCarrierOptions extends CarrierCallbacks {
   readonly now?: () => number;
 }
 
+/** Blob-level reasons (the whole blob) and chunk-level ones (from 'unexpected-chunk' to 'sack-range'). */
 export const SCTP_DROP_REASONS = [
   'size',
   'checksum',
@@ -92,6 +98,7 @@ export const SCTP_DROP_REASONS = [
   'stream',
   'tsn-window',
   'receive-window',
+  'data-per-packet',
   'sack-range',
   'inbound-budget',
   'backlog',
@@ -220,15 +227,13 @@ export class SctpCarrier implements SignalingCarrier {
     this.draining = true;
     try {
       for (let next = this.backlog.shift(); next && !this.closed; next = this.backlog.shift()) {
-        const view = this.view();
-        const reason = admitSctpPacket(next.summary, view, this.limits);
-        if (reason) {
-          this.drop(reason);
-          continue;
-        }
-        this.stats.duplicateData += countDuplicateData(next.summary, view);
+        const verdict = filterSctpPacket(next.summary, this.view(), this.limits);
+        for (const reason of verdict.dropped) this.drop(reason);
+        this.stats.duplicateData += verdict.duplicateData;
+        const packet = keepSctpChunks(next.bytes, next.summary, verdict.keep);
+        if (!packet) continue;
         try {
-          await this.sctp.handleData(Buffer.from(next.bytes.buffer, next.bytes.byteOffset, next.bytes.byteLength));
+          await this.sctp.handleData(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength));
         } catch (err) {
           this.stackError('packet', err);
         }

@@ -10,7 +10,8 @@
  * - SACKs with more gap blocks or duplicate TSNs than any real peer sends (werift walks every gap
  *   position: 16 K blocks x 64 K positions would block the event loop for seconds).
  *
- * State-dependent rules (TSN windows, which chunks are expected when) are in `sctp-policy.ts`.
+ * State-dependent rules (TSN windows, which chunks are expected when) are in `sctp-policy.ts`;
+ * `keepSctpChunks` rebuilds a packet without the chunks that policy refuses.
  */
 import { sctpChecksum } from './crc32c.js';
 
@@ -57,8 +58,9 @@ export interface SctpPacketLimits {
 }
 
 /**
- * dcSCTP sends packets of at most its MTU (~1.2 KB) with a handful of chunks; these bounds are
- * one to two orders of magnitude above that and still keep werift's work per packet small.
+ * dcSCTP sends packets of at most its MTU (1191 B by default): ~20 DATA chunks even for the
+ * smallest encrypted signaling messages. These bounds are far above what it sends; the costly
+ * part, DATA, is limited per packet by the admission policy (sctp-policy.ts).
  */
 export const DEFAULT_SCTP_PACKET_LIMITS: SctpPacketLimits = Object.freeze({
   maxPacketSize: 64 * 1024,
@@ -82,6 +84,8 @@ export interface SctpPacketSummary {
   readonly destinationPort: number;
   readonly verificationTag: number;
   readonly chunks: readonly SctpChunkSummary[];
+  /** Byte range [start, end) of each chunk in the packet, padding included. */
+  readonly spans: readonly (readonly [number, number])[];
 }
 
 export type SctpPacketDropReason = 'size' | 'checksum' | 'malformed' | 'unknown-chunk' | 'limit';
@@ -105,6 +109,7 @@ export function parseSctpPacket(bytes: Uint8Array, limits: SctpPacketLimits = DE
   const stored = (bytes[8]! | (bytes[9]! << 8) | (bytes[10]! << 16) | (bytes[11]! << 24)) >>> 0;
   if (stored !== sctpChecksum(bytes)) return fail('checksum');
   const chunks: SctpChunkSummary[] = [];
+  const spans: [number, number][] = [];
   let pos = SCTP_HEADER_SIZE;
   while (pos + 4 <= bytes.length) {
     const type = bytes[pos]!;
@@ -117,14 +122,36 @@ export function parseSctpPacket(bytes: Uint8Array, limits: SctpPacketLimits = DE
     const chunk = readChunk(type as ChunkTypeValue, flags, body, limits);
     if (typeof chunk === 'string') return fail(chunk);
     chunks.push(chunk);
-    pos += length + ((4 - (length % 4)) % 4);
+    const next = pos + length + ((4 - (length % 4)) % 4);
+    spans.push([pos, Math.min(next, bytes.length)]);
+    pos = next;
   }
   // Only chunk padding may follow the last chunk.
   if (chunks.length === 0 || bytes.length - Math.min(pos, bytes.length) > 3) return fail('malformed');
   const verificationTag = u32(bytes, 4);
   // RFC 9260 §6.10: INIT must not be bundled; §8.5.1: it carries verification tag 0.
   if (chunks.some((c) => c.type === ChunkType.INIT) && (chunks.length !== 1 || verificationTag !== 0)) return fail('malformed');
-  return { ok: true, packet: { sourcePort: u16(bytes, 0), destinationPort: u16(bytes, 2), verificationTag, chunks } };
+  return { ok: true, packet: { sourcePort: u16(bytes, 0), destinationPort: u16(bytes, 2), verificationTag, chunks, spans } };
+}
+
+/** The packet with only the chunks where `keep` is true, re-checksummed; undefined when none is left. */
+export function keepSctpChunks(bytes: Uint8Array, packet: SctpPacketSummary, keep: readonly boolean[]): Uint8Array | undefined {
+  if (keep.every(Boolean)) return bytes;
+  const kept = packet.spans.filter((_, i) => keep[i]);
+  if (kept.length === 0) return undefined;
+  const out = new Uint8Array(SCTP_HEADER_SIZE + kept.reduce((n, [a, b]) => n + b - a, 0));
+  out.set(bytes.subarray(0, SCTP_HEADER_SIZE), 0);
+  let at = SCTP_HEADER_SIZE;
+  for (const [a, b] of kept) {
+    out.set(bytes.subarray(a, b), at);
+    at += b - a;
+  }
+  const sum = sctpChecksum(out);
+  out[8] = sum & 0xff;
+  out[9] = (sum >>> 8) & 0xff;
+  out[10] = (sum >>> 16) & 0xff;
+  out[11] = (sum >>> 24) & 0xff;
+  return out;
 }
 
 type ChunkTypeValue = (typeof ChunkType)[keyof typeof ChunkType];

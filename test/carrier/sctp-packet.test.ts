@@ -28,7 +28,7 @@ describe('CRC32c', () => {
 describe('parseSctpPacket', () => {
   it('reads the captured ntgcalls INIT: ports 5000/5000, tag 0, one INIT chunk', () => {
     const result = parseSctpPacket(new Uint8Array(Buffer.from(NTGCALLS_INIT, 'hex')));
-    expect(result).toEqual({ ok: true, packet: { sourcePort: 5000, destinationPort: 5000, verificationTag: 0, chunks: [{ type: ChunkType.INIT, flags: 0 }] } });
+    expect(result).toEqual({ ok: true, packet: { sourcePort: 5000, destinationPort: 5000, verificationTag: 0, chunks: [{ type: ChunkType.INIT, flags: 0 }], spans: [[12, 44]] } });
   });
 
   it('reads bundled DATA and SACK chunks', () => {
