@@ -5,6 +5,12 @@
  * version choice and signaling blobs all pass through the same server our TelegramCalls uses.
  * ntgcalls ignores loopback, so it runs inside a network namespace and tgcall binds the host end
  * of the namespace's veth pair.
+ *
+ * Protocols: 8.0.0 with ntgcalls 2.2.5 (2.2.x always runs 8.0.0 and has no V3: its protocol lists
+ * 8.0.0/9.0.0 only, so a V3-enabled tgcall falls back to 8.0.0 with it), 9.0.0 and 13.0.0 (signaling
+ * V3: gzip'd JSON in SCTP user messages, SCTP packets as the blobs; v3-sctp.md) with ntgcalls 3.0.5.
+ * The V3 cases also run with 20 % loss, duplication and reordering on the fake's signaling relay,
+ * where SCTP must retransmit within ntgcalls' 10 s connect timeout.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -13,13 +19,14 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeTelegram, type FakeTelegramHooks, type FakeTelegramOptions } from '../../src/fake/index.js';
 import { CallConnection } from '../../src/call/call-connection.js';
-import { TelegramCalls, silentLogger, type Call, type CallReadyInfo } from '../../src/index.js';
+import { TelegramCalls, silentLogger, type Call, type CallReadyInfo, type MediaState } from '../../src/index.js';
 import { generateTone, MediaSession } from '../../src/media/index.js';
 import { collect, nextIncoming, playTone, toneShare } from '../e2e/helpers.js';
+import { retransmissionCounter } from '../helpers/sctp-retransmissions.js';
 import { createNetns, type Netns } from './netns.js';
 import { NtgcallsPeer } from './ntgcalls-peer.js';
 import { NtgcallsPhone } from './ntgcalls-phone.js';
-import { checkNtgcallsPrereqs, interopGate, NTGCALLS_VERSIONS, type NtgcallsVersion } from './prereqs.js';
+import { checkNtgcallsPrereqs, interopGate, type NtgcallsVersion } from './prereqs.js';
 import { analyseTone, readS16le } from './tone-detector.js';
 
 const TGCALL = 5001n;
@@ -57,10 +64,24 @@ function skipReady(key: Uint8Array, isOutgoing: boolean, version: string): CallR
   };
 }
 
-function versionsFor(version: NtgcallsVersion): string[] {
-  // 2.2.x always runs 8.0.0; 3.x takes the highest of what it is given.
-  return version === '2.2.5' ? ['8.0.0'] : ['9.0.0', '8.0.0'];
+interface ProtocolCase {
+  readonly ntgcalls: NtgcallsVersion;
+  /** The version both sides end up on. */
+  readonly version: string;
+  /** What ntgcalls is given (2.2.x always runs 8.0.0; 3.x takes the highest of its list). */
+  readonly ntgVersions: string[];
+  /** tgcall's `libraryVersions` (default: the library's). */
+  readonly tgcallVersions?: string[];
 }
+
+const PROTOCOL_CASES: readonly ProtocolCase[] = [
+  { ntgcalls: '2.2.5', version: '8.0.0', ntgVersions: ['8.0.0'] },
+  { ntgcalls: '3.0.5', version: '9.0.0', ntgVersions: ['9.0.0', '8.0.0'] },
+  { ntgcalls: '3.0.5', version: '13.0.0', ntgVersions: ['13.0.0', '8.0.0'], tgcallVersions: ['13.0.0', '8.0.0'] },
+];
+
+/** The relay faults of the lossy V3 runs (seeded; interleaving of the two directions still varies). */
+const LOSSY = { loss: 0.2, duplicate: 0.2, reorder: 0.3, reorderDelayMs: 40, delayMs: { min: 0, max: 5 } } as const;
 
 /** Waits until ntgcalls recorded `seconds` of audio; returns the byte count at that point. */
 async function recorded(peer: NtgcallsPeer, seconds: number, timeoutMs = 10_000): Promise<number> {
@@ -73,17 +94,20 @@ async function recorded(peer: NtgcallsPeer, seconds: number, timeoutMs = 10_000)
   throw new Error(`ntgcalls recorded less than ${seconds}s within ${timeoutMs} ms`);
 }
 
-for (const version of NTGCALLS_VERSIONS) {
-  const enabled = interopGate(`tgcall <-> ntgcalls ${version}`, checkNtgcallsPrereqs(version));
+for (const protocol of PROTOCOL_CASES) {
+  const version = protocol.ntgcalls;
+  const v3 = protocol.version === '13.0.0';
+  const title = `tgcall <-> ntgcalls ${version} on ${protocol.version}`;
+  const enabled = interopGate(title, checkNtgcallsPrereqs(version));
 
-  describe.skipIf(!enabled)(`tgcall <-> ntgcalls ${version}`, () => {
+  describe.skipIf(!enabled)(title, () => {
     let ns: Netns | undefined;
     let dir = '';
     let scene: Scene | undefined;
 
     beforeAll(async () => {
       ns = await createNetns({ hostSide: true });
-      dir = mkdtempSync(join(tmpdir(), `tgcall-ntg-${version}-`));
+      dir = mkdtempSync(join(tmpdir(), `tgcall-ntg-${version}-${protocol.version}-`));
     });
 
     afterEach(async () => {
@@ -103,20 +127,23 @@ for (const version of NTGCALLS_VERSIONS) {
     async function setup(label: string, fake: FakeTelegramOptions = {}, hooks: FakeTelegramHooks = {}): Promise<Scene> {
       const telegram = new FakeTelegram({ seed: 7, ...fake });
       Object.assign(telegram.hooks, hooks);
-      const calls = new TelegramCalls(telegram.createClient(TGCALL, 'tgcall'), { bindAddress: ns!.hostAddress });
+      const calls = new TelegramCalls(telegram.createClient(TGCALL, 'tgcall'), {
+        bindAddress: ns!.hostAddress,
+        ...(protocol.tgcallVersions ? { libraryVersions: protocol.tgcallVersions } : {}),
+      });
       await calls.start();
       const peer = await NtgcallsPeer.start({ version, netns: ns!, name: `ntgcalls ${version} (${label})` });
       const rxPath = join(dir, `${label}.raw`);
-      const phone = new NtgcallsPhone({ peer, client: telegram.createClient(NTG, 'ntgcalls'), versions: versionsFor(version), toneHz: THEY_SEND_HZ, toneSeconds: 15, rxPath });
+      const phone = new NtgcallsPhone({ peer, client: telegram.createClient(NTG, 'ntgcalls'), versions: protocol.ntgVersions, toneHz: THEY_SEND_HZ, toneSeconds: 15, rxPath });
       scene = { telegram, calls, phone, peer, rxPath };
       return scene;
     }
 
-    /** Audio both ways, then mute/unmute seen by ntgcalls; returns nothing, asserts everything. */
+    /** Audio both ways, then mute/unmute seen by ntgcalls (and, on V3, ntgcalls' mute seen by tgcall). */
     async function exerciseCall(s: Scene, call: Call): Promise<void> {
       // ntgcalls gives up 10 s after connect_p2p: we must be connected well within that.
       await Promise.all([call.whenConnected(), s.peer.waitForState('CONNECTED', 10_000)]);
-      expect(call.version).toBe(version === '2.2.5' ? '8.0.0' : '9.0.0');
+      expect(call.version).toBe(protocol.version);
       void playTone(call, WE_SEND_HZ, 12);
       const heard = await collect(call, 2500);
       expect(toneShare(heard, THEY_SEND_HZ), `tgcall hears ${THEY_SEND_HZ} Hz from ntgcalls`).toBeGreaterThanOrEqual(0.9);
@@ -136,10 +163,19 @@ for (const version of NTGCALLS_VERSIONS) {
       const later = await recorded(s.peer, afterUnmute / BYTES_PER_SECOND + 1.5);
       const tail = readS16le(s.rxPath, later).subarray(Math.floor(afterUnmute / 2) + 48000 * 0.3);
       expect(analyseTone(tail, WE_SEND_HZ).dominantFraction, 'audio after unmute').toBeGreaterThanOrEqual(0.9);
+
+      if (v3) {
+        // ntgcalls' mute reaches tgcall as the peer's MediaState, and so does its unmute.
+        const theyMute = nextMediaState(call, true);
+        await s.peer.mute();
+        await theyMute;
+        const theyUnmute = nextMediaState(call, false);
+        await s.peer.unmute();
+        await theyUnmute;
+      }
     }
 
-    it('tgcall calls ntgcalls: DH through the fake server, emoji, tones both ways, mute, tgcall hangs up', async () => {
-      const s = await setup('tgcall-caller');
+    async function tgcallCalls(s: Scene, hangupBy: 'tgcall' | 'ntgcalls'): Promise<Call> {
       const emojis = s.peer.waitFor('emojis', undefined, 10_000).catch(() => undefined);
       const call = await s.calls.call(NTG);
       await exerciseCall(s, call);
@@ -147,16 +183,11 @@ for (const version of NTGCALLS_VERSIONS) {
         const theirs = await emojis;
         expect(theirs?.emojis).toBe(call.emoji!.emoji.join(''));
       }
-      const report = s.peer.waitFor('report', undefined, 10_000);
-      const end = await call.hangup();
-      expect(end).toMatchObject({ reason: 'hangup', by: 'local' });
-      expect((await report).reason).toBe('hangup');
-      expect(s.phone.errors).toEqual([]);
-      expect(statSync(s.rxPath).size).toBeGreaterThan(BYTES_PER_SECOND);
-    }, 60_000);
+      await hangUp(s, call, hangupBy);
+      return call;
+    }
 
-    it('ntgcalls calls tgcall: tgcall answers, emoji, tones both ways, mute, ntgcalls hangs up', async () => {
-      const s = await setup('tgcall-callee');
+    async function ntgcallsCalls(s: Scene, hangupBy: 'tgcall' | 'ntgcalls'): Promise<Call> {
       const emojis = s.peer.waitFor('emojis', undefined, 10_000).catch(() => undefined);
       const incoming = nextIncoming(s.calls);
       await s.phone.placeCall(TGCALL, undefined);
@@ -168,11 +199,69 @@ for (const version of NTGCALLS_VERSIONS) {
         const theirs = await emojis;
         expect(theirs?.emojis).toBe(call.emoji!.emoji.join(''));
       }
-      await s.phone.hangup();
-      const end = await call.whenEnded();
-      expect(end).toMatchObject({ reason: 'hangup', by: 'remote' });
+      await hangUp(s, call, hangupBy);
+      return call;
+    }
+
+    async function hangUp(s: Scene, call: Call, by: 'tgcall' | 'ntgcalls'): Promise<void> {
+      if (by === 'tgcall') {
+        const report = s.peer.waitFor('report', undefined, 10_000);
+        const end = await call.hangup();
+        expect(end).toMatchObject({ reason: 'hangup', by: 'local' });
+        expect((await report).reason).toBe('hangup');
+      } else {
+        await s.phone.hangup();
+        const end = await call.whenEnded();
+        expect(end).toMatchObject({ reason: 'hangup', by: 'remote' });
+      }
       expect(s.phone.errors).toEqual([]);
+    }
+
+    it('tgcall calls ntgcalls: DH through the fake server, emoji, tones both ways, mute, tgcall hangs up', async () => {
+      const s = await setup('tgcall-caller');
+      const call = await tgcallCalls(s, 'tgcall');
+      expect(call.getStats().connection!.signalingCarrier.kind).toBe(v3 ? 'sctp' : 'direct');
+      expect(statSync(s.rxPath).size).toBeGreaterThan(BYTES_PER_SECOND);
     }, 60_000);
+
+    it('ntgcalls calls tgcall: tgcall answers, emoji, tones both ways, mute, ntgcalls hangs up', async () => {
+      const s = await setup('tgcall-callee');
+      await ntgcallsCalls(s, 'ntgcalls');
+    }, 60_000);
+
+    if (v3) {
+      for (const [role, hangupBy] of [['caller', 'ntgcalls'], ['callee', 'tgcall']] as const) {
+        it(`20% loss + duplication + reordering on the relay, tgcall ${role}: SCTP retransmits, call as above, ${hangupBy} hangs up`, async () => {
+          const retransmissions = retransmissionCounter();
+          const s = await setup(`lossy-${role}`, { seed: 21, signaling: LOSSY }, { signaling: retransmissions.hook });
+          const call = role === 'caller' ? await tgcallCalls(s, hangupBy) : await ntgcallsCalls(s, hangupBy);
+          const faults = s.telegram.signalingStats;
+          expect(faults.dropped, 'the relay lost packets').toBeGreaterThan(0);
+          expect(faults.duplicated, 'the relay duplicated packets').toBeGreaterThan(0);
+          expect(faults.reordered, 'the relay reordered packets').toBeGreaterThan(0);
+          expect(retransmissions.count, 'SCTP retransmitted DATA').toBeGreaterThan(0);
+          const stats = call.getStats();
+          console.log(`V3 lossy (tgcall ${role}): relay ${JSON.stringify(faults)}, DATA retransmissions ${retransmissions.count}, tgcall connect ${Math.round(stats.connectMs ?? -1)} ms, carrier ${JSON.stringify(stats.connection?.signalingCarrier)}`);
+        }, 60_000);
+      }
+    }
+
+    if (version === '2.2.5') {
+      it('a V3-enabled tgcall (13.0.0, 8.0.0) calls ntgcalls 2.2.5, which has no V3: both run 8.0.0', async () => {
+        const telegram = new FakeTelegram({ seed: 9 });
+        const calls = new TelegramCalls(telegram.createClient(TGCALL, 'tgcall'), { bindAddress: ns!.hostAddress, libraryVersions: ['13.0.0', '8.0.0'] });
+        await calls.start();
+        const peer = await NtgcallsPeer.start({ version, netns: ns!, name: 'ntgcalls 2.2.5 (fallback)' });
+        const rxPath = join(dir, 'fallback.raw');
+        const phone = new NtgcallsPhone({ peer, client: telegram.createClient(NTG, 'ntgcalls'), versions: ['8.0.0'], toneHz: THEY_SEND_HZ, toneSeconds: 15, rxPath });
+        scene = { telegram, calls, phone, peer, rxPath };
+        const call = await calls.call(NTG);
+        await Promise.all([call.whenConnected(), peer.waitForState('CONNECTED', 10_000)]);
+        expect(call.version).toBe('8.0.0');
+        expect(call.getStats().connection!.signalingCarrier.kind).toBe('direct');
+        await call.hangup();
+      }, 60_000);
+    }
 
     it('DH-free (skip_exchange): transport, encrypted channel and media work with a shared key, both roles', async () => {
       // Leaves DH, fingerprints and the fake server out: a failure here is the transport's or the
@@ -183,7 +272,7 @@ for (const version of NTGCALLS_VERSIONS) {
         const key = new Uint8Array(randomBytes(256));
         const media = new MediaSession({ ssrc: 0x1234567, payloadType: 111 }, { sendRtp: (p) => connection.sendRtp(p), sendRtcp: (p) => connection.sendRtcp(p) });
         const connection: CallConnection = new CallConnection({
-          ready: skipReady(key, weAreCaller, version === '2.2.5' ? '8.0.0' : '9.0.0'),
+          ready: skipReady(key, weAreCaller, protocol.version),
           media,
           ssrc: 0x1234567,
           sendSignalingData: (data) => peer.signal(data),
@@ -192,7 +281,7 @@ for (const version of NTGCALLS_VERSIONS) {
         });
         peer.on('signal', ({ data }) => connection.receiveSignalingData(data));
         try {
-          peer.init({ role: weAreCaller ? 'callee' : 'caller', versions: versionsFor(version), toneHz: THEY_SEND_HZ, toneSeconds: 10, rxPath, maxLifetimeS: 30 });
+          peer.init({ role: weAreCaller ? 'callee' : 'caller', versions: protocol.ntgVersions, toneHz: THEY_SEND_HZ, toneSeconds: 10, rxPath, maxLifetimeS: 30 });
           const connected = new Promise<void>((resolve, reject) => {
             connection.once('connected', resolve);
             connection.once('failed', reject);
@@ -240,12 +329,37 @@ for (const version of NTGCALLS_VERSIONS) {
       void playTone(call, WE_SEND_HZ, 6);
       const heard = await collect(call, 2000);
       expect(toneShare(heard, THEY_SEND_HZ)).toBeGreaterThanOrEqual(0.9);
-      const channel = call.getStats().connection!.signalingChannel;
-      expect(channel.dropped.msgKey).toBeGreaterThan(0);
-      expect(channel.dropped.replay + channel.dropped.duplicate).toBeGreaterThan(0);
+      const { signalingChannel: channel, signalingCarrier: carrier } = call.getStats().connection!;
+      if (v3) {
+        // SCTP packets are in the clear: a flipped byte fails their CRC32c; a replayed DATA chunk
+        // is a duplicate TSN that SCTP re-acknowledges without delivering it again.
+        expect(carrier.dropped.checksum).toBeGreaterThan(0);
+        expect(carrier.duplicateData ?? 0).toBeGreaterThan(0);
+        expect(channel.dropped.msgKey + channel.dropped.replay).toBe(0);
+      } else {
+        expect(channel.dropped.msgKey).toBeGreaterThan(0);
+        expect(channel.dropped.replay + channel.dropped.duplicate).toBeGreaterThan(0);
+      }
       expect(call.state).toBe('connected');
       expect(s.peer.exitCode).toBeUndefined();
       await call.hangup();
     }, 60_000);
+  });
+}
+
+/** Resolves when tgcall sees the peer's MediaState with `muted`. */
+function nextMediaState(call: Call, muted: boolean): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      call.off('remoteMediaState', listener);
+      reject(new Error(`no remote MediaState muted=${muted} within 5 s`));
+    }, 5_000);
+    const listener = (state: MediaState): void => {
+      if (state.muted !== muted) return;
+      clearTimeout(timer);
+      call.off('remoteMediaState', listener);
+      resolve();
+    };
+    call.on('remoteMediaState', listener);
   });
 }
