@@ -1,6 +1,7 @@
 /**
  * `npm run bench:interop`: call setup time and CPU per call-second, side by side in one run, for
- * ntgcalls <-> ntgcalls, tgcall <-> ntgcalls (both roles) and tgcall <-> tgcall. Medians over
+ * ntgcalls <-> ntgcalls, tgcall <-> ntgcalls (both roles) and tgcall <-> tgcall, on each protocol:
+ * 8.0.0 (ntgcalls 2.2.5), 9.0.0 and 13.0.0 (signaling V3 over SCTP; ntgcalls 3.0.5). Medians over
  * `--calls` calls per row (default 5) with `--seconds` of audio both ways (default 3).
  *
  * Setup: for ntgcalls, connect_p2p to CONNECTED (its own report); for tgcall, the start of the
@@ -46,7 +47,13 @@ async function cpuDuring(fn: () => Promise<void>): Promise<{ cpuMs: number; wall
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function measureTgcallNtgcalls(version: NtgcallsVersion, tgcallRole: 'caller' | 'callee', calls: number, seconds: number): Promise<BenchRow> {
+/** What each side advertises for a protocol row (the fake server picks the first common one). */
+function versionsFor(version: NtgcallsVersion, protocol: string): string[] {
+  if (version === '2.2.5') return ['8.0.0'];
+  return protocol === '13.0.0' ? ['13.0.0', '8.0.0'] : ['9.0.0', '8.0.0'];
+}
+
+async function measureTgcallNtgcalls(version: NtgcallsVersion, protocol: string, tgcallRole: 'caller' | 'callee', calls: number, seconds: number): Promise<BenchRow> {
   const ns: Netns = await createNetns({ hostSide: true });
   const dir = mkdtempSync(join(tmpdir(), 'tgcall-bench-'));
   const ours: number[] = [];
@@ -59,13 +66,13 @@ async function measureTgcallNtgcalls(version: NtgcallsVersion, tgcallRole: 'call
   try {
     for (let i = 0; i < calls; i++) {
       const telegram = new FakeTelegram({ seed: 100 + i });
-      const tg = new TelegramCalls(telegram.createClient(US, 'tgcall'), { bindAddress: ns.hostAddress });
+      const tg = new TelegramCalls(telegram.createClient(US, 'tgcall'), { bindAddress: ns.hostAddress, libraryVersions: versionsFor(version, protocol) });
       const peer = await NtgcallsPeer.start({ version, netns: ns, name: `ntgcalls ${version}` });
       const rxPath = join(dir, `call${i}.raw`);
       const phone = new NtgcallsPhone({
         peer,
         client: telegram.createClient(THEM, 'ntgcalls'),
-        versions: version === '2.2.5' ? ['8.0.0'] : ['9.0.0', '8.0.0'],
+        versions: versionsFor(version, protocol),
         toneHz: 440,
         toneSeconds: seconds + 5,
         rxPath,
@@ -86,6 +93,7 @@ async function measureTgcallNtgcalls(version: NtgcallsVersion, tgcallRole: 'call
           keysAt = performance.now();
         });
         await Promise.all([call.whenConnected(), peer.waitForState('CONNECTED', 12_000)]);
+        if (call.version !== protocol) throw new Error(`ran ${call.version}, not ${protocol}`);
         both.push(performance.now() - keysAt);
         ours.push(call.getStats().connectMs ?? NaN);
         playTone(call, 880, seconds + 1);
@@ -114,7 +122,7 @@ async function measureTgcallNtgcalls(version: NtgcallsVersion, tgcallRole: 'call
   }
   const caller = tgcallRole === 'caller';
   return {
-    pair: caller ? `tgcall -> ntgcalls ${version}` : `ntgcalls ${version} -> tgcall`,
+    pair: caller ? `tgcall -> ntgcalls ${version} [${protocol}]` : `ntgcalls ${version} -> tgcall [${protocol}]`,
     calls,
     failed,
     callerSetupMs: median(caller ? ours : theirs),
@@ -127,7 +135,7 @@ async function measureTgcallNtgcalls(version: NtgcallsVersion, tgcallRole: 'call
   };
 }
 
-async function measureTgcallTgcall(calls: number, seconds: number): Promise<BenchRow> {
+async function measureTgcallTgcall(protocol: string, calls: number, seconds: number): Promise<BenchRow> {
   const setupCaller: number[] = [];
   const setupCallee: number[] = [];
   const both: number[] = [];
@@ -135,8 +143,8 @@ async function measureTgcallTgcall(calls: number, seconds: number): Promise<Benc
   let failed = 0;
   for (let i = 0; i < calls; i++) {
     const telegram = new FakeTelegram({ seed: 200 + i });
-    const a = new TelegramCalls(telegram.createClient(US, 'a'), { bindAddress: '127.0.0.1' });
-    const b = new TelegramCalls(telegram.createClient(THEM, 'b'), { bindAddress: '127.0.0.1' });
+    const a = new TelegramCalls(telegram.createClient(US, 'a'), { bindAddress: '127.0.0.1', libraryVersions: [protocol] });
+    const b = new TelegramCalls(telegram.createClient(THEM, 'b'), { bindAddress: '127.0.0.1', libraryVersions: [protocol] });
     try {
       await Promise.all([a.start(), b.start()]);
       const incoming = new Promise<Call>((resolve) => b.once('incoming', resolve));
@@ -164,7 +172,7 @@ async function measureTgcallTgcall(calls: number, seconds: number): Promise<Benc
     }
   }
   return {
-    pair: 'tgcall -> tgcall (loopback, per leg)',
+    pair: `tgcall -> tgcall [${protocol}] (loopback, per leg)`,
     calls,
     failed,
     callerSetupMs: median(setupCaller),
@@ -185,11 +193,14 @@ export default async function benchInterop(calls = 5, seconds = 3): Promise<void
       process.stderr.write(`*** skipping ntgcalls ${version} rows: ${pre.reason}\n`);
       continue;
     }
-    rows.push(await measureNtgcallsPair(version, version, calls, seconds));
-    rows.push(await measureTgcallNtgcalls(version, 'caller', calls, seconds));
-    rows.push(await measureTgcallNtgcalls(version, 'callee', calls, seconds));
+    // ntgcalls 2.2.5 runs 8.0.0 only (no V3); 3.0.5 runs 9.0.0 and 13.0.0 (V3).
+    for (const protocol of version === '2.2.5' ? ['8.0.0'] : ['9.0.0', '13.0.0']) {
+      rows.push(await measureNtgcallsPair(version, version, calls, seconds, versionsFor(version, protocol)));
+      rows.push(await measureTgcallNtgcalls(version, protocol, 'caller', calls, seconds));
+      rows.push(await measureTgcallNtgcalls(version, protocol, 'callee', calls, seconds));
+    }
   }
-  rows.push(await measureTgcallTgcall(calls, seconds));
+  for (const protocol of ['8.0.0', '13.0.0']) rows.push(await measureTgcallTgcall(protocol, calls, seconds));
   process.stdout.write(
     `\nCall setup and CPU, ${calls} calls x ${seconds} s of audio both ways per row, medians ` +
       `(setup: connect start -> CONNECTED on each side's clock; CPU: whole process per call-second)\n${formatBenchTable(rows)}\n`,

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeTelegram } from '../../src/fake/index.js';
 import { TelegramCalls, type Call } from '../../src/index.js';
 import { retransmissionCounter } from '../helpers/sctp-retransmissions.js';
-import { BOB, collect, connectCall, ended, eventually, nextIncoming, phones, phonesWith, playTone, toneShare, type Phones } from './helpers.js';
+import { BOB, collect, connectCall, ended, eventually, nextIncoming, phones, phonesWith, playTone, resourceBaseline, settled, toneShare, type Phones } from './helpers.js';
 
 let p: Phones | undefined;
 afterEach(async () => {
@@ -18,13 +18,13 @@ afterEach(async () => {
 });
 
 async function tonesBothWays(outgoing: Call, incoming: Call): Promise<void> {
-  void playTone(outgoing, 440, 5);
-  void playTone(incoming, 880, 5);
+  void playTone(outgoing, 440, 7);
+  void playTone(incoming, 880, 7);
   // Under loss a negotiation message can arrive a retransmission (>= 1 s) after "connected":
   // measure once audio flows both ways.
   const flowing = await eventually(() => [outgoing, incoming].every((c) => c.getStats().media.received.packets >= 25), 4_000);
   expect(flowing, 'audio flows both ways').toBe(true);
-  const [atCallee, atCaller] = await Promise.all([collect(incoming, 1500), collect(outgoing, 1500)]);
+  const [atCallee, atCaller] = await Promise.all([collect(incoming, 2500), collect(outgoing, 2500)]);
   expect(toneShare(atCallee, 440), 'callee hears 440 Hz').toBeGreaterThanOrEqual(0.9);
   expect(toneShare(atCaller, 880), 'caller hears 880 Hz').toBeGreaterThanOrEqual(0.9);
 }
@@ -37,7 +37,8 @@ async function hangUp(outgoing: Call, incoming: Call): Promise<void> {
 
 describe('signaling V3 between two tgcall phones', () => {
   for (const version of ['13.0.0', '12.0.0']) {
-    it(`${version} over SCTP: connects, equal emoji, tones both ways, hangup`, async () => {
+    it(`${version} over SCTP: connects, equal emoji, tones both ways, hangup, no timer left`, async () => {
+      const baseline = resourceBaseline();
       p = await phones({}, { libraryVersions: [version, '8.0.0'] });
       const { outgoing, incoming } = await connectCall(p.alice, p.bob, BOB);
       expect(outgoing.version).toBe(version);
@@ -54,6 +55,12 @@ describe('signaling V3 between two tgcall phones', () => {
         expect(connection.signalingChannel.dropped).toMatchObject({ msgKey: 0, payload: 0, size: 0 });
       }
       await hangUp(outgoing, incoming);
+      await p.close();
+      p = undefined;
+      // werift's T3/SACK/heartbeat timers and the carrier's deadline are gone with the calls.
+      const after = await settled(baseline, 3_000);
+      expect(after.timers).toBeLessThanOrEqual(baseline.timers);
+      expect(after.handles).toBe(baseline.handles);
     });
   }
 

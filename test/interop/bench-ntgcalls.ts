@@ -69,6 +69,8 @@ export async function measureNtgcallsPair(
   calleeVersion: NtgcallsVersion,
   calls: number,
   seconds: number,
+  /** Protocol versions given to both peers (3.x runs the highest); default the harness's. */
+  protocolVersions?: string[],
 ): Promise<BenchRow> {
   const ns = await createNetns();
   const dir = mkdtempSync(join(tmpdir(), 'tgcall-bench-'));
@@ -81,7 +83,16 @@ export async function measureNtgcallsPair(
   let failed = 0;
   try {
     for (let i = 0; i < calls; i += 1) {
-      const pair = await startNtgcallsPair({ callerVersion, calleeVersion, netns: ns, dir, key: 'dh', label: `call${i}`, toneSeconds: seconds + 5 });
+      const pair = await startNtgcallsPair({
+        callerVersion,
+        calleeVersion,
+        netns: ns,
+        dir,
+        key: 'dh',
+        label: `call${i}`,
+        toneSeconds: seconds + 5,
+        ...(protocolVersions ? { versions: protocolVersions } : {}),
+      });
       try {
         await pair.connected(12_000);
         await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -112,7 +123,7 @@ export async function measureNtgcallsPair(
     rmSync(dir, { recursive: true, force: true });
   }
   return {
-    pair: `ntgcalls ${callerVersion} -> ntgcalls ${calleeVersion}`,
+    pair: `ntgcalls ${callerVersion} -> ntgcalls ${calleeVersion}${protocolVersions ? ` [${protocolVersions[0]}]` : ''}`,
     calls,
     failed,
     callerSetupMs: median(callerSetup),
