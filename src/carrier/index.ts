@@ -1,5 +1,4 @@
 export * from './crc32c.js';
-export * from './rate-budget.js';
 export * from './sctp-packet.js';
 export * from './sctp-policy.js';
 export * from './sctp-carrier.js';

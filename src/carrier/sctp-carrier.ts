@@ -19,7 +19,7 @@
  */
 import { TransportError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { RateBudget } from './rate-budget.js';
+import { TokenBucket, type RateLimit } from '../crypto/token-bucket.js';
 import { DEFAULT_SCTP_PACKET_LIMITS, keepSctpChunks, parseSctpPacket, type SctpPacketLimits, type SctpPacketSummary } from './sctp-packet.js';
 import { filterSctpPacket, type SctpPolicyLimits } from './sctp-policy.js';
 import type { CarrierCallbacks, CarrierStats, SignalingCarrier } from './signaling-carrier.js';
@@ -44,11 +44,9 @@ export interface SctpCarrierLimits extends SctpPacketLimits, SctpPolicyLimits {
   /** Blobs waiting for the stack to finish the previous one. */
   readonly maxBacklog: number;
   /** Incoming blobs handled: burst and per second. */
-  readonly inboundBurst: number;
-  readonly inboundPerSecond: number;
+  readonly inbound: RateLimit;
   /** Outgoing blobs (phone.sendSignalingData calls): burst and per second. */
-  readonly outboundBurst: number;
-  readonly outboundPerSecond: number;
+  readonly outbound: RateLimit;
 }
 
 /**
@@ -69,10 +67,8 @@ export const DEFAULT_SCTP_CARRIER_LIMITS: SctpCarrierLimits = Object.freeze({
   maxPendingBytes: 1024 * 1024,
   maxQueuedChunks: 512,
   maxBacklog: 64,
-  inboundBurst: 64,
-  inboundPerSecond: 32,
-  outboundBurst: 64,
-  outboundPerSecond: 32,
+  inbound: Object.freeze({ capacity: 64, perSecond: 32 }),
+  outbound: Object.freeze({ capacity: 64, perSecond: 32 }),
 });
 
 export interface SctpCarrierOptions extends CarrierCallbacks {
@@ -127,8 +123,8 @@ export class SctpCarrier implements SignalingCarrier {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly sctp: WeriftAssociation;
-  private readonly inboundBudget: RateBudget;
-  private readonly outboundBudget: RateBudget;
+  private readonly inboundBudget: TokenBucket;
+  private readonly outboundBudget: TokenBucket;
   private readonly pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private readonly backlog: SctpPacketSummaryWithBytes[] = [];
@@ -154,8 +150,8 @@ export class SctpCarrier implements SignalingCarrier {
       closedByPeer: false,
       dropped: Object.fromEntries(SCTP_DROP_REASONS.map((r) => [r, 0])) as Record<SctpDropReason, number>,
     };
-    this.inboundBudget = new RateBudget(this.limits.inboundBurst, this.limits.inboundPerSecond);
-    this.outboundBudget = new RateBudget(this.limits.outboundBurst, this.limits.outboundPerSecond);
+    this.inboundBudget = new TokenBucket(this.limits.inbound);
+    this.outboundBudget = new TokenBucket(this.limits.outbound);
     // werift calls transport.send and awaits it; it must never throw or reject.
     this.sctp = createWeriftAssociation(options.role, { send: async (packet) => this.emit(packet), close: () => {} }, SCTP_PORT);
     this.sctp.rto = options.initialRtoSeconds ?? 1;
@@ -198,7 +194,7 @@ export class SctpCarrier implements SignalingCarrier {
   receive(blob: Uint8Array): void {
     if (this.closed) return this.drop('closed');
     this.stats.blobsIn++;
-    if (!this.inboundBudget.take(this.now())) return this.drop('inbound-budget');
+    if (!this.inboundBudget.take(1, this.now())) return this.drop('inbound-budget');
     const parsed = parseSctpPacket(blob, this.limits);
     if (!parsed.ok) return this.drop(parsed.reason);
     if (this.backlog.length >= this.limits.maxBacklog) return this.drop('backlog');
@@ -269,7 +265,7 @@ export class SctpCarrier implements SignalingCarrier {
   /** werift's transport.send: one SCTP packet = one phone.sendSignalingData blob. */
   private emit(packet: Buffer): void {
     if (this.closed) return;
-    if (!this.outboundBudget.take(this.now())) return this.drop('outbound-budget');
+    if (!this.outboundBudget.take(1, this.now())) return this.drop('outbound-budget');
     this.stats.blobsOut++;
     try {
       this.options.sendData(new Uint8Array(packet.buffer, packet.byteOffset, packet.byteLength));
