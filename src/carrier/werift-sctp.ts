@@ -3,7 +3,9 @@
  * its typings mark private: they are the only way to bound it (receive window, streams, initial
  * RTO) and to read the state the admission policy needs. `checkWeriftSctp` verifies at creation
  * that they exist with the expected types, so an upgrade that renames them fails loudly instead of
- * silently losing a bound; test/carrier/werift-sctp.test.ts runs the same check.
+ * silently losing a bound; test/carrier/sctp-carrier.test.ts runs the same check. werift-sctp
+ * requires `debug` without declaring it, so package.json pins `debug` (4.4.3) for it. Licenses:
+ * werift-sctp MIT (package.json), its @shinyoshiaki/jspack 0.0.6 BSD-style (Fair Oaks Labs), debug MIT.
  */
 import { SCTP, SCTP_STATE, type Transport } from 'werift-sctp';
 import { TransportError } from '../errors.js';
