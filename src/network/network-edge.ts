@@ -73,6 +73,8 @@ export interface NetworkEdgePort {
   getStats(): EdgeStats;
   /** One line on what was tried (routes, relays and their state, drops), for errors. */
   describe(): string;
+  /** Resolves once libjuice's DTLS close_notify left for the peer, or after `maxMs`. */
+  farewell(maxMs: number): Promise<void>;
   /** Resolves when every socket is closed. Idempotent. */
   close(): Promise<void>;
 }
@@ -127,6 +129,9 @@ export class NetworkEdge implements NetworkEdgePort {
   private timerAt: number | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** A DTLS alert record went to the peer (libjuice closing); `farewell` waits for it. */
+  private alertSent = false;
+  private onAlert: (() => void) | undefined;
   private readonly binding = new Set<Promise<void>>();
   sendErrors = 0;
 
@@ -264,6 +269,24 @@ export class NetworkEdge implements NetworkEdgePort {
   }
 
   /** Closes every socket and the timer (relays get their goodbye first). Idempotent. */
+  /**
+   * Resolves once libjuice's DTLS alert (close_notify) has left for the peer, or after `maxMs`:
+   * called after the peer connection was closed, so the peer learns at once that we hung up.
+   */
+  farewell(maxMs: number): Promise<void> {
+    if (this.alertSent || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, maxMs);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.onAlert = undefined;
+        resolve();
+      }
+      this.onAlert = done;
+    });
+  }
+
   /** Resolves when every socket is closed (proxies still being bound included). Idempotent. */
   close(): Promise<void> {
     if (this.closing) return this.closing;
@@ -325,6 +348,11 @@ export class NetworkEdge implements NetworkEdgePort {
 
   private sendNet(id: string, to: Endpoint | undefined, data: Uint8Array): void {
     if (this.closed) return;
+    // RFC 7983: 21 = a DTLS alert record (close_notify when libjuice closes).
+    if (data[0] === 21 && data.length >= 13) {
+      this.alertSent = true;
+      this.onAlert?.();
+    }
     if (to === undefined) {
       const stream = this.streams.get(id);
       if (stream && !stream.destroyed) stream.write(data);

@@ -101,6 +101,9 @@ export interface CallTransportEvents {
   closed: [reason: CloseReason];
 }
 
+/** How long a closing transport waits for libjuice's close_notify to leave through the edge. */
+const FAREWELL_MS = 200;
+
 /** Outputs performed per pump at most: a bound on any feedback loop between the sequencer and the port. */
 const MAX_OUTPUTS_PER_PUMP = 100_000;
 
@@ -399,9 +402,9 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
     const port = this.port;
     void (port ? port.close() : Promise.resolve())
       .catch((err: unknown) => this.reportError(err))
-      // The peer connection's last datagrams (DTLS close_notify: the peer then ends with
-      // `disconnect` at once) still leave through the edge; one turn of the loop delivers them.
-      .then(() => new Promise((resolve) => setImmediate(resolve)))
+      // The peer connection's last datagram (DTLS close_notify: the peer then ends with
+      // `disconnect` at once) still leaves through the edge: wait for it, briefly.
+      .then(() => (reason === 'local' ? this.edge?.farewell(FAREWELL_MS) : undefined))
       .then(() => this.edgeClosed())
       .then(() => {
         this.log.debug('closed', { reason });

@@ -57,6 +57,10 @@ export class FakeNetworkEdge implements NetworkEdgePort {
     return { routes: 0, routesRefused: 0, peerMoves: 0, dropped: {}, sendErrors: 0, dtls: { replayed: 0, duplicated: 0 }, relays: [] };
   }
 
+  farewell(): Promise<void> {
+    return Promise.resolve();
+  }
+
   describe(): string {
     return 'fake network edge';
   }
