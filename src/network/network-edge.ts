@@ -303,7 +303,9 @@ export class NetworkEdge implements NetworkEdgePort {
     this.sockets.clear();
     this.proxies.clear();
     this.streams.clear();
-    this.closing = Promise.all(done).then(() => undefined);
+    // A socket's 'close' event comes before libuv has released its handle (in the loop's close
+    // phase); a timer fires after that phase, so a resolved close() leaves no handle behind.
+    this.closing = Promise.all(done).then(() => new Promise<void>((resolve) => setTimeout(resolve, 0)));
     return this.closing;
   }
 
