@@ -171,7 +171,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
   }
 
   get stats(): Readonly<TransportStats> {
-    const { signalingIn, mediaStateViaDataChannel, mediaStateViaSignaling, connectTimeMs, ...rest } = this.sequencer.stats;
+    const { signalingIn, mediaStateViaDataChannel, mediaStateViaSignaling, connectTimeMs, dataChannelOpenMs, ...rest } = this.sequencer.stats;
     const { signalingOut, ...media } = this.counters;
     // The historical field order (it shows in logs and stats dumps).
     return {
@@ -182,6 +182,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
       mediaStateViaDataChannel,
       mediaStateViaSignaling,
       connectTimeMs,
+      dataChannelOpenMs,
       network: this.edge?.getStats(),
       path: this.path(),
     };
@@ -208,7 +209,8 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
           localCandidate: (c) => this.onEngineCandidate(c),
           stateChange: (s) => this.input(() => this.sequencer.peerConnectionState(s, this.now())),
           media: (p) => this.onMedia(p),
-          dataChannelOpen: () => this.input(() => this.sequencer.dataChannelOpened()),
+          mediaOpen: () => this.input(() => this.sequencer.mediaOpened(this.now())),
+          dataChannelOpen: () => this.input(() => this.sequencer.dataChannelOpened(this.now())),
           dataChannelMessage: (m) => this.input(() => this.sequencer.dataChannelMessage(m)),
           dataChannelClosed: () => this.input(() => this.sequencer.dataChannelClosed()),
           error: (err) => this.reportError(err),

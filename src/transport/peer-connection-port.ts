@@ -32,6 +32,8 @@ export interface PeerConnectionSink {
   stateChange(state: string): void;
   /** A decrypted RTP or RTCP packet from the audio track. */
   media(packet: Buffer): void;
+  /** Our audio track opened: DTLS-SRTP is up and RTP flows both ways (the data channel may still be opening). */
+  mediaOpen(): void;
   dataChannelOpen(): void;
   dataChannelMessage(message: string | Buffer): void;
   dataChannelClosed(): void;

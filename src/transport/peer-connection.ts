@@ -248,7 +248,10 @@ export class CallPeerConnection implements PeerConnectionPort {
     });
     track.onOpen(
       this.guard(() => {
-        if (primary) this.trackOpen = true;
+        if (!primary || this.trackOpen) return;
+        this.trackOpen = true;
+        // DTLS-SRTP is up: media can flow now, before the SCTP data channel (issue 14 item 3).
+        if (!this.closed) this.sink.mediaOpen();
       }),
     );
     track.onError(this.guard((err: string) => this.log.warn('track error', { error: err })));

@@ -69,6 +69,7 @@ export class TransportSequencer {
   private readonly outputs: TransportOutput[] = [];
   private readonly counters = { signalingIn: 0, malformedMessages: 0, unknownMessageTypes: 0, ignoredMessages: 0, droppedMessages: 0 };
   private connectTimeMs: number | undefined;
+  private dataChannelOpenMs: number | undefined;
   private stateValue: TransportState = 'new';
   private reason: CloseReason | undefined;
   private startedAt = 0;
@@ -123,6 +124,7 @@ export class TransportSequencer {
       mediaStateViaDataChannel: viaDataChannel,
       mediaStateViaSignaling: viaSignaling,
       connectTimeMs: this.connectTimeMs,
+      dataChannelOpenMs: this.dataChannelOpenMs,
     };
   }
 
@@ -265,16 +267,7 @@ export class TransportSequencer {
     if (this.stateValue === 'closed') return;
     switch (state) {
       case 'connected':
-        this.deadline = undefined;
-        if (this.connectTimeMs === undefined) {
-          this.connectTimeMs = Math.round(now - this.startedAt);
-          this.log.info('connected', { ms: this.connectTimeMs });
-          this.setState('connected');
-          this.outputs.push({ type: 'connected' });
-        } else {
-          this.setState('connected');
-        }
-        this.route(this.ownMediaState.connectedAt(now));
+        this.markConnected(now);
         break;
       case 'disconnected':
         if (this.stateValue === 'connected') {
@@ -293,8 +286,21 @@ export class TransportSequencer {
     }
   }
 
-  dataChannelOpened(): void {
+  /**
+   * Our audio track opened (DTLS-SRTP is up): the call is connected and media flows, before
+   * libdatachannel's own `connected` (which waits for the SCTP association; under loss that cost
+   * a second of silence at the start of calls, issue 14 item 3). MediaState still waits for the
+   * data channel or the grace.
+   */
+  mediaOpened(now: number): void {
+    if (this.stateValue === 'closed' || this.connectTimeMs !== undefined) return;
+    this.log.debug('media open');
+    this.markConnected(now);
+  }
+
+  dataChannelOpened(now?: number): void {
     if (this.stateValue === 'closed') return;
+    if (now !== undefined) this.dataChannelOpenMs ??= Math.round(now - this.startedAt);
     this.log.debug('data channel open');
     this.route(this.ownMediaState.channelOpened());
   }
@@ -302,6 +308,19 @@ export class TransportSequencer {
   dataChannelClosed(): void {
     this.log.debug('data channel closed');
     this.ownMediaState.channelClosed();
+  }
+
+  private markConnected(now: number): void {
+    this.deadline = undefined;
+    if (this.connectTimeMs === undefined) {
+      this.connectTimeMs = Math.round(now - this.startedAt);
+      this.log.info('connected', { ms: this.connectTimeMs });
+      this.setState('connected');
+      this.outputs.push({ type: 'connected' });
+    } else {
+      this.setState('connected');
+    }
+    this.route(this.ownMediaState.connectedAt(now));
   }
 
   // ---- inputs: user actions ------------------------------------------------------------------

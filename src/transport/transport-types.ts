@@ -91,4 +91,6 @@ export interface SequencerStats {
   mediaStateViaSignaling: number;
   /** ms from `start()` to the first `connected`. */
   connectTimeMs: number | undefined;
+  /** ms from `start()` to the data channel's opening (after `connected`: media does not wait for it). */
+  dataChannelOpenMs: number | undefined;
 }

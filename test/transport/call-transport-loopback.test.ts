@@ -171,6 +171,8 @@ describe('CallTransport over loopback', () => {
     }
 
     expect(caller.stats.connectTimeMs).toBeGreaterThan(0);
+    // Connected (media flows) once DTLS-SRTP is up; the SCTP data channel opens after that.
+    for (const t of [caller, callee]) expect(t.stats.dataChannelOpenMs).toBeGreaterThanOrEqual(t.stats.connectTimeMs!);
     expect(caller.stats.malformedMessages + callee.stats.malformedMessages).toBe(0);
     expect(errors).toEqual([]);
     expect(states.caller).toEqual(['connecting', 'connected']);

@@ -174,6 +174,7 @@ describe('CallTransport with a fake peer connection', () => {
       'mediaStateViaDataChannel',
       'mediaStateViaSignaling',
       'connectTimeMs',
+      'dataChannelOpenMs',
       'network',
       'path',
     ]);

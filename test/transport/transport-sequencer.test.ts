@@ -373,6 +373,23 @@ describe('TransportSequencer: connection state and deadlines', () => {
     expect(s.nextDeadline()).toBe(2_180);
   });
 
+  it('connects as soon as the audio track opens (DTLS-SRTP up), before libdatachannel says connected (SCTP up)', () => {
+    const s = sequencer(true, { connectTimeoutMs: 5_000 });
+    s.start(100);
+    s.peerConnectionCreated(110);
+    drain(s);
+    s.mediaOpened(150);
+    expect(drain(s).filter((o) => o.type !== 'send')).toEqual([{ type: 'state', state: 'connected' }, { type: 'connected' }]);
+    expect(s.stats.connectTimeMs).toBe(50);
+    // The MediaState grace starts now: it waits for the data channel, which is still opening.
+    expect(s.nextDeadline()).toBe(2_150);
+    s.peerConnectionState('connected', 400);
+    s.mediaOpened(410);
+    expect(drain(s).filter((o) => o.type !== 'send')).toEqual([]);
+    s.dataChannelOpened();
+    expect(drain(s).map((o) => o.type)).toEqual(['send-data']);
+  });
+
   it('closes with `disconnect` when not connected in time, and not a millisecond before', () => {
     const s = sequencer(false, { connectTimeoutMs: 300 });
     s.start(0);
