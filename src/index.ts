@@ -40,5 +40,7 @@ export {
   toneFraction,
   detectTone,
   type AudioFrame,
+  type InputMode,
   type MediaStats,
+  type PlayOptions,
 } from './media/index.js';

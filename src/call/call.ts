@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { CallSignalingError, TgCallError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { MediaSession, readWavFile, WavFileWriter, type AudioFrame, type MediaSessionOptions, type MediaStats } from '../media/index.js';
+import { MediaSession, readWavFile, WavFileWriter, type AudioFrame, type MediaSessionOptions, type MediaStats, type PlayOptions } from '../media/index.js';
 import type { CallEndInfo, CallReadyInfo, CallSignaling, IncomingCallSignaling } from '../signaling/index.js';
 import type { MediaState } from '../transport/index.js';
 import { CallConnection, type CallConnectionStats } from './call-connection.js';
@@ -87,15 +87,18 @@ export interface CallRecorder {
 
 /** Audio of a call: PCM s16le 48 kHz (mono unless configured), as streams and async iterables. */
 export interface CallAudio {
-  /** What we say: write PCM here (backpressure applies; silence is sent when nothing is written). */
+  /**
+   * What we say, live (a microphone, a bridge): never paused, latency bounded (a backlog is cut).
+   * Silence is sent when nothing is written. `audio.inputMode: 'paced'` makes it lossless with backpressure.
+   */
   readonly input: Writable;
   /** What the other side says: continuous PCM (silence or concealment on gaps). */
   readonly output: Readable;
   /** What the other side says, as 20 ms frames with a voice-activity flag. */
   frames(): AsyncIterable<AudioFrame>;
-  /** Sends PCM from an iterable; resolves when it has been queued. */
-  play(source: AsyncIterable<Uint8Array | Int16Array> | Iterable<Uint8Array | Int16Array>): Promise<void>;
-  /** Sends one chunk of samples. */
+  /** Sends PCM from an iterable, every sample, paced (`{ live: true }`: bounded latency instead); resolves when it has been queued. */
+  play(source: AsyncIterable<Uint8Array | Int16Array> | Iterable<Uint8Array | Int16Array>, options?: PlayOptions): Promise<void>;
+  /** Sends one chunk of samples, live like `input`. */
   pushFrame(pcm: Int16Array): void;
 }
 
@@ -141,7 +144,7 @@ export class Call extends EventEmitter<CallEvents> {
       input: media.input,
       output: media.output,
       frames: () => media.frames(),
-      play: (source) => media.play(source),
+      play: (source, options) => media.play(source, options),
       pushFrame: (pcm) => media.pushFrame(pcm),
     };
 

@@ -18,6 +18,16 @@
  *   silence, mute or DTX).
  * - DTX (off by default, as official clients do not signal usedtx): packets of ≤ 2 bytes are the
  *   encoder's "nothing to send" and are not transmitted, except every 400 ms as libwebrtc does.
+ * - Two input policies (`write(pcm, mode)`): 'paced' input (a file, TTS, anything produced ahead of
+ *   real time) is sent in full, in order; the caller applies backpressure. 'live' input (a
+ *   microphone, a bridge: a source on its own real-time clock) must not build up latency: a
+ *   backlog that persists — the smallest queue level seen over a 500 ms window, i.e. the part
+ *   the clock never consumes — above `maxLiveBacklogMs` is cut from the front of the queue with a
+ *   5 ms crossfade, and after a stall the audio of the skipped slots is dropped with them. This is
+ *   what libwebrtc's own send path does: capture is never queued ahead of the encoder, so a stall
+ *   loses the stale audio (the OS capture buffer overruns) instead of delaying everything after.
+ *   Stale speech played late is worse for a conversation than a short cut; time compression
+ *   (WSOLA) would keep every word but needs seconds of audibly faster speech to drain a stall.
  */
 import { PcmQueue } from './pcm-queue.js';
 import { downmixToMono, isSilent } from './pcm.js';
@@ -25,6 +35,9 @@ import type { OpusEncoder } from './opus-codec.js';
 import { encodeAbsSendTime, encodeTransportSequence, serializeRtp, type RtpExtension } from './rtp.js';
 
 export type MuteMode = 'silence' | 'pause';
+
+/** How written audio is treated: see the file comment. */
+export type InputMode = 'live' | 'paced';
 
 export interface RtpExtensionIds {
   /** Negotiated id of http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time. */
@@ -46,6 +59,8 @@ export interface AudioSenderOptions {
   muteMode?: MuteMode;
   /** Input queued beyond this is dropped, oldest first. Default 1000 ms. */
   maxQueueMs?: number;
+  /** Live input: a backlog that persists above this is dropped. Default 40 ms (two frames). */
+  maxLiveBacklogMs?: number;
   initialSequence?: number;
   initialTimestamp?: number;
   initialTransportSequence?: number;
@@ -74,12 +89,21 @@ export interface AudioSenderStats {
   suppressedFrames: number;
   /** Frames skipped after the clock stalled. */
   skippedFrames: number;
-  /** Input samples dropped because the queue was full. */
+  /** Input samples dropped to bound latency (live backlog, stale audio after a stall, full queue). */
   inputDroppedSamples: number;
+  /** Cuts made in live input to remove a backlog. */
+  liveCuts: number;
 }
 
 const SILENCE_CACHE_AFTER = 10;
 const DTX_KEEPALIVE_MS = 400;
+/** Live backlog measurement window: longer than the chunk period of any real capture API. */
+const LIVE_WINDOW_MS = 500;
+/** What a live cut leaves queued: a margin against the source's own jitter. */
+const LIVE_KEEP_MS = 10;
+const CUT_FADE_SAMPLES = 240; // 5 ms
+/** Catch-up burst after a stall, live input: timer lateness up to this loses nothing. */
+const LIVE_CATCH_UP_MS = 100;
 
 export class AudioSender {
   private readonly ssrc: number;
@@ -93,6 +117,12 @@ export class AudioSender {
   private readonly muteMode: MuteMode;
   private readonly maxCatchUp: number;
   private readonly queue: PcmQueue;
+  private readonly maxLiveBacklog: number;
+  private readonly liveWindowFrames: number;
+  private inputMode: InputMode = 'paced';
+  /** Smallest queue level after a frame was taken, in the current live window. */
+  private windowMin = Infinity;
+  private windowFrames = 0;
 
   private startMs = 0;
   private started = false;
@@ -123,6 +153,7 @@ export class AudioSender {
     suppressedFrames: 0,
     skippedFrames: 0,
     inputDroppedSamples: 0,
+    liveCuts: 0,
   };
 
   constructor(o: AudioSenderOptions) {
@@ -137,6 +168,8 @@ export class AudioSender {
     this.muteMode = o.muteMode ?? 'silence';
     this.maxCatchUp = Math.max(1, o.maxCatchUpFrames ?? 10);
     this.queue = new PcmQueue(48 * (o.maxQueueMs ?? 1000));
+    this.maxLiveBacklog = 48 * Math.max(0, o.maxLiveBacklogMs ?? 40);
+    this.liveWindowFrames = Math.max(1, Math.ceil(LIVE_WINDOW_MS / this.frameMs));
     // RFC 3550 §5.1: initial sequence number and timestamp should be random.
     this.seq = (o.initialSequence ?? Math.floor(Math.random() * 0x10000)) & 0xffff;
     this.tsBase = (o.initialTimestamp ?? Math.floor(Math.random() * 0x100000000)) >>> 0;
@@ -153,12 +186,23 @@ export class AudioSender {
     return this.started;
   }
 
-  /** Queues PCM (interleaved in `inputChannels`). Returns samples dropped to stay bounded. */
-  write(pcm: Int16Array): number {
+  /**
+   * Queues PCM (interleaved in `inputChannels`). `mode` is the policy for what is queued from
+   * now on (the last writer's). Returns samples dropped to stay bounded.
+   */
+  write(pcm: Int16Array, mode: InputMode = 'paced'): number {
     this.endOfInput = false;
+    if (mode !== this.inputMode) {
+      this.inputMode = mode;
+      this.resetLiveWindow();
+    }
     const dropped = this.queue.push(downmixToMono(pcm, this.inputChannels));
     this.s.inputDroppedSamples += dropped;
     return dropped;
+  }
+
+  get mode(): InputMode {
+    return this.inputMode;
   }
 
   /** The source ended: the last partial frame is sent zero-padded instead of waiting for more. */
@@ -219,21 +263,56 @@ export class AudioSender {
   tick(nowMs: number): Buffer[] {
     const out: Buffer[] = [];
     if (!this.started) return out;
-    let produced = 0;
-    while (this.nextDeadline <= nowMs && produced < this.maxCatchUp) {
-      const packet = this.produceFrame(nowMs);
-      if (packet) out.push(packet);
-      produced += 1;
-    }
-    if (this.nextDeadline <= nowMs) {
-      // The clock stalled (event loop blocked): skip what cannot be sent in time. Timestamps still
-      // count the skipped media so they stay in step with the wall clock.
-      const behind = Math.floor((nowMs - this.nextDeadline) / this.frameMs) + 1;
+    const due = this.nextDeadline <= nowMs ? Math.floor((nowMs - this.nextDeadline) / this.frameMs) + 1 : 0;
+    // Live audio older than LIVE_CATCH_UP_MS is stale: a shorter burst also raises the peer's
+    // jitter estimate less (its delay target follows the spread of packet transit times).
+    const catchUp = this.inputMode === 'live' ? Math.min(this.maxCatchUp, Math.max(1, Math.round(LIVE_CATCH_UP_MS / this.frameMs))) : this.maxCatchUp;
+    if (due > catchUp) {
+      // The clock stalled (event loop blocked): skip the slots that cannot be sent in time and
+      // send the most recent ones, which reach the peer least late. Timestamps still count the
+      // skipped media so they stay in step with the wall clock. Live audio of the skipped slots
+      // is stale: it goes with them.
+      const behind = due - catchUp;
       this.frameIndex += behind;
       this.s.skippedFrames += behind;
       this.inPause = true;
+      if (this.inputMode === 'live') this.cut(behind * this.frameSamples);
+    }
+    for (let n = Math.min(due, catchUp); n > 0; n -= 1) {
+      const packet = this.produceFrame(nowMs);
+      if (packet) out.push(packet);
+    }
+    if (due > catchUp && this.inputMode === 'live') {
+      // A live source delivers what it captured during the stall right after it (the frame timer
+      // runs before I/O callbacks): judge the backlog at the next frame, not a window later.
+      this.windowMin = Infinity;
+      this.windowFrames = this.liveWindowFrames - 1;
     }
     return out;
+  }
+
+  /** Live input: tracks the queue level the clock never consumes, and cuts it when too large. */
+  private watchBacklog(): void {
+    if (this.inputMode !== 'live') return;
+    this.windowMin = Math.min(this.windowMin, this.queue.length);
+    this.windowFrames += 1;
+    if (this.windowFrames < this.liveWindowFrames) return;
+    if (this.windowMin > this.maxLiveBacklog) {
+      this.cut(this.windowMin - 48 * LIVE_KEEP_MS);
+    }
+    this.resetLiveWindow();
+  }
+
+  private cut(samples: number): void {
+    const dropped = this.queue.discard(Math.min(samples, this.queue.length), CUT_FADE_SAMPLES);
+    if (dropped === 0) return;
+    this.s.inputDroppedSamples += dropped;
+    this.s.liveCuts += 1;
+  }
+
+  private resetLiveWindow(): void {
+    this.windowMin = Infinity;
+    this.windowFrames = 0;
   }
 
   private produceFrame(nowMs: number): Buffer | undefined {
@@ -243,6 +322,7 @@ export class AudioSender {
 
     let pcm = this.queue.take(this.frameSamples, this.endOfInput);
     const fromApp = pcm !== undefined;
+    this.watchBacklog();
     if (this.isMuted) {
       this.s.mutedFrames += 1;
       pcm = undefined;

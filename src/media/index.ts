@@ -1,8 +1,8 @@
 /** The media layer: Opus/RTP audio for one call, plus WAV, tone and Goertzel tools. */
-export { MediaSession, type MediaSessionOptions, type MediaSink, type AudioFrame, type MediaSessionEvents } from './media-session.js';
+export { MediaSession, type MediaSessionOptions, type MediaSink, type AudioFrame, type MediaSessionEvents, type PlayOptions } from './media-session.js';
 export { MediaEngine, type MediaEngineOptions, type OutputFrame, type TickResult } from './media-engine.js';
 export type { MediaStats, SendStats, ReceiveStats, RtcpStats } from './media-stats.js';
-export { AudioSender, type AudioSenderOptions, type AudioSenderStats, type MuteMode, type RtpExtensionIds } from './audio-sender.js';
+export { AudioSender, type AudioSenderOptions, type AudioSenderStats, type InputMode, type MuteMode, type RtpExtensionIds } from './audio-sender.js';
 export { AudioReceiver, type AudioReceiverOptions, type ReceivedFrame, type AudioReceiverStats } from './audio-receiver.js';
 export { JitterBuffer, type JitterBufferOptions, type JitterPacket, type PlayoutItem, type PushResult, type JitterBufferStats } from './jitter-buffer.js';
 export { RtcpReporter } from './rtcp-reporter.js';

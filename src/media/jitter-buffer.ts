@@ -11,8 +11,13 @@
  *   interarrival jitter, clamped to [minDelayMs, maxDelayMs]. It grows as soon as packets come
  *   later and shrinks back once the window forgets them.
  * - When the current delay is below target the buffer answers `grow` (the caller conceals a
- *   chunk without advancing); when it is well above, the next packet comes with `discard` (the
- *   caller decodes it to keep the decoder state but drops the audio), preferably in quiet frames.
+ *   chunk without advancing). When it is above target by more than 10 ms, the next packet comes
+ *   with `shrink`: how much the caller may remove by time compression (time-stretch.ts, NetEq's
+ *   "accelerate", which the caller applies only where a splice is inaudible, at a bounded rate),
+ *   so the delay comes back down once jitter subsides whatever the audio — NetEq does the same
+ *   (its target follows the recent delay histogram, and accelerate drains the excess). When it is
+ *   above by more than a packet (plus 100 ms in voice), the packet comes with `discard` (the caller
+ *   decodes it to keep the decoder state but drops the audio).
  * - A packet missing at its playout time is `lost` (the caller conceals the gap, using the next
  *   packet's in-band FEC); nothing buffered at all is `empty` (conceal without advancing: the delay
  *   grows, as NetEq does). After a long silence or a large jump the stream restarts with a fresh
@@ -34,7 +39,7 @@ export type PushResult = 'accepted' | 'duplicate' | 'late' | 'reset';
 
 export type PlayoutItem =
   | { kind: 'wait' }
-  | { kind: 'packet'; packet: JitterPacket; discard: boolean }
+  | { kind: 'packet'; packet: JitterPacket; discard: boolean; shrink: number }
   | { kind: 'lost'; samples: number; next: JitterPacket }
   | { kind: 'empty'; samples: number }
   | { kind: 'grow'; samples: number };
@@ -67,13 +72,18 @@ export interface JitterBufferStats {
   lostSamples: number;
   /** Packets played with `discard` to shrink the delay. */
   discarded: number;
+  /** Packets handed out with a `shrink` allowance. */
+  shrinkOffers: number;
   /** Chunks inserted by `grow` / `empty`. */
   grown: number;
   empty: number;
   restarts: number;
   /** RFC 3550 interarrival jitter, ms. */
   jitterMs: number;
+  /** Wanted playout delay above the fastest packet path, ms. */
   targetDelayMs: number;
+  /** Playout delay above the fastest packet path when a packet was last taken, ms. */
+  currentDelayMs: number;
   bufferedPackets: number;
   /** Media buffered ahead of the playout point, ms. */
   bufferedMs: number;
@@ -92,6 +102,13 @@ const TRANSIT_CAPACITY = 512;
 const MARGIN_MS = 5;
 const GROW_HYSTERESIS_MS = 5;
 const SHRINK_HYSTERESIS_MS = 15;
+/** Time compression starts this far above target and stops this far above it. */
+const ACCELERATE_START_MS = 10;
+const ACCELERATE_STOP_MS = 5;
+/** Seconds of target history the shrinking follows (see `heldTarget`). */
+const SHRINK_HOLD_S = 3;
+/** How long the delay reached after running dry is kept before shrinking below it. */
+const PEAK_HOLD_MS = 5000;
 const SHRINK_BUSY_EXTRA_MS = 100;
 const RESTART_AFTER_EMPTY_MS = 300;
 /** A packet this far behind the playout point is a sender restart, not a late packet. */
@@ -124,6 +141,11 @@ export class JitterBuffer {
   private target: number;
   private targetDirty = true;
   private minTransitMs = 0;
+  private currentDelay = 0;
+  private peakDelay = 0;
+  private peakAt = -Infinity;
+  private readonly holdMax = new Float64Array(SHRINK_HOLD_S);
+  private holdSecond = -Infinity;
   private readonly scratch = new Float64Array(TRANSIT_CAPACITY);
 
   private readonly s = {
@@ -133,6 +155,7 @@ export class JitterBuffer {
     overflow: 0,
     lostSamples: 0,
     discarded: 0,
+    shrinkOffers: 0,
     grown: 0,
     empty: 0,
     restarts: 0,
@@ -215,6 +238,7 @@ export class JitterBuffer {
       this.s.empty += 1;
       return { kind: 'empty', samples: this.chunk };
     }
+    const starved = this.emptyRun > 0;
     this.emptyRun = 0;
 
     const gap = head.extTs - this.nextTs;
@@ -227,6 +251,13 @@ export class JitterBuffer {
     const playPos = this.nextTs - (hints.queuedSamples ?? 0);
     const delay = nowMs - playPos / this.perMs;
     const wanted = this.minTransit() + this.targetDelayMs();
+    this.currentDelay = delay - this.minTransitMs;
+    if (starved) {
+      // The buffer ran dry and grew by what it concealed: this delay is what would have avoided
+      // that. Keep it for a while (NetEq's delay peak detector does the same for recurring peaks).
+      this.peakDelay = nowMs - this.peakAt < PEAK_HOLD_MS ? Math.max(this.peakDelay, this.currentDelay) : this.currentDelay;
+      this.peakAt = nowMs;
+    }
     if (delay < wanted - GROW_HYSTERESIS_MS) {
       this.s.grown += 1;
       return { kind: 'grow', samples: this.chunk };
@@ -240,14 +271,37 @@ export class JitterBuffer {
 
     this.packets.shift();
     this.nextTs = head.extTs + head.packet.samples;
-    const excess = delay - wanted;
+    // Shrink towards the highest target of the last few seconds, not the momentary one: a 2 s
+    // window makes the target noisy, and following every dip would cycle between growing
+    // (concealment) and shrinking. The delay comes down once jitter has stayed low that long.
+    const peak = nowMs - this.peakAt < PEAK_HOLD_MS ? this.peakDelay : 0;
+    const excess = delay - (this.minTransitMs + Math.max(this.heldTarget(nowMs), peak));
     const durMs = head.packet.samples / this.perMs;
     const threshold = durMs + SHRINK_HYSTERESIS_MS + (hints.quiet === false ? SHRINK_BUSY_EXTRA_MS : 0);
     if (excess > threshold) {
       this.s.discarded += 1;
-      return { kind: 'packet', packet: head.packet, discard: true };
+      return { kind: 'packet', packet: head.packet, discard: true, shrink: 0 };
     }
-    return { kind: 'packet', packet: head.packet, discard: false };
+    if (excess > ACCELERATE_START_MS) {
+      this.s.shrinkOffers += 1;
+      return { kind: 'packet', packet: head.packet, discard: false, shrink: Math.floor((excess - ACCELERATE_STOP_MS) * this.perMs) };
+    }
+    return { kind: 'packet', packet: head.packet, discard: false, shrink: 0 };
+  }
+
+  /** The largest target of the current and the previous SHRINK_HOLD_S − 1 whole seconds. */
+  private heldTarget(nowMs: number): number {
+    const second = Math.floor(nowMs / 1000);
+    const shift = Math.min(SHRINK_HOLD_S, second - this.holdSecond);
+    if (shift > 0) {
+      this.holdMax.copyWithin(shift, 0);
+      this.holdMax.fill(0, 0, shift);
+      this.holdSecond = second;
+    }
+    this.holdMax[0] = Math.max(this.holdMax[0]!, this.targetDelayMs());
+    let max = 0;
+    for (const v of this.holdMax) max = Math.max(max, v);
+    return max;
   }
 
   /** Target delay above the fastest path, ms. */
@@ -284,6 +338,7 @@ export class JitterBuffer {
       ...this.s,
       jitterMs: this.jitter,
       targetDelayMs: this.targetDelayMs(),
+      currentDelayMs: this.started ? this.currentDelay : 0,
       bufferedPackets: this.packets.length,
       bufferedMs,
     };

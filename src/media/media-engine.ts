@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { MediaError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { AudioReceiver, type ReceivedFrame } from './audio-receiver.js';
-import { AudioSender, type MuteMode, type RtpExtensionIds } from './audio-sender.js';
+import { AudioSender, type InputMode, type MuteMode, type RtpExtensionIds } from './audio-sender.js';
 import type { JitterBufferOptions } from './jitter-buffer.js';
 import type { MediaStats } from './media-stats.js';
 import { defaultOpusCodec, type OpusCodec } from './opus-codec.js';
@@ -51,6 +51,8 @@ export interface MediaEngineOptions {
   vad?: VadOptions;
   /** Input queue bound, ms. Default 1000. */
   maxInputQueueMs?: number;
+  /** Live input: a backlog that persists above this is cut (see AudioSender). Default 40 ms. */
+  maxLiveBacklogMs?: number;
   cname?: string;
   codec?: OpusCodec;
   /** Uniform [0, 1) source (RTCP interval randomisation). */
@@ -143,6 +145,7 @@ export class MediaEngine {
       maxQueueMs: o.maxInputQueueMs ?? 1000,
     };
     if (o.extensionIds) senderOptions.extensionIds = o.extensionIds;
+    if (o.maxLiveBacklogMs !== undefined) senderOptions.maxLiveBacklogMs = o.maxLiveBacklogMs;
     if (o.initialSequence !== undefined) senderOptions.initialSequence = o.initialSequence;
     if (o.initialTimestamp !== undefined) senderOptions.initialTimestamp = o.initialTimestamp;
     this.sender = new AudioSender(senderOptions);
@@ -283,10 +286,10 @@ export class MediaEngine {
     this.receiver.reset();
   }
 
-  /** Queues PCM (s16, interleaved in `channels`). Returns samples dropped to stay bounded. */
-  write(pcm: Int16Array): number {
+  /** Queues PCM (s16, interleaved in `channels`) as live or paced input. Returns samples dropped to stay bounded. */
+  write(pcm: Int16Array, mode: InputMode = 'paced'): number {
     if (this.closed) return 0;
-    return this.sender.write(pcm);
+    return this.sender.write(pcm, mode);
   }
 
   /** The input source ended: send the last partial frame padded. */
@@ -326,6 +329,7 @@ export class MediaEngine {
         suppressedFrames: ss.suppressedFrames,
         skippedFrames: ss.skippedFrames,
         inputDroppedMs: ss.inputDroppedSamples / 48,
+        liveCuts: ss.liveCuts,
         queuedMs: this.sender.queuedMs,
         bitrateBps: this.sendBps,
         targetBitrateBps: this.bitrate,
@@ -346,7 +350,10 @@ export class MediaEngine {
         plcMs: rs.plcMs,
         fecMs: rs.fecMs,
         discardedMs: rs.discardedMs,
+        acceleratedMs: rs.acceleratedMs,
         jitterMs: this.reception.jitterMs,
+        targetDelayMs: js.targetDelayMs,
+        currentDelayMs: js.currentDelayMs,
         bufferDelayMs: js.targetDelayMs,
         bufferedMs: js.bufferedMs + this.receiver.queuedMs,
         framesOut: rs.framesOut,

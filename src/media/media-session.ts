@@ -13,6 +13,7 @@ import { Readable, Writable } from 'node:stream';
 import { MediaError, toError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { MediaEngine, type MediaEngineOptions, type OutputFrame } from './media-engine.js';
+import type { InputMode } from './audio-sender.js';
 import type { MediaStats } from './media-stats.js';
 import { frameGridStart, monotonicNow, Pacer } from './pacer.js';
 import { bytesToSamples, samplesToBuffer } from './pcm.js';
@@ -22,8 +23,19 @@ export interface MediaSessionOptions extends MediaEngineOptions {
   now?: () => number;
   /** Received frames kept for a slow reader of `output` or `frames()`, per consumer. Default 50 (1 s). */
   outputBufferFrames?: number;
-  /** `input` and `play()` pause the writer while this much input is queued. Default 200 ms. */
+  /** Paced writers (`play()`, and `input` when paced) are paused while this much input is queued. Default 200 ms. */
   inputHighWaterMs?: number;
+  /**
+   * Policy of `input` and `pushFrame()`. Default 'live': a real-time source (microphone, bridge),
+   * never paused, latency bounded by cutting a backlog. 'paced': every sample sent, `input` applies
+   * backpressure (for piping a file or TTS stream into `input`). `play()` chooses per call.
+   */
+  inputMode?: InputMode;
+}
+
+export interface PlayOptions {
+  /** The source runs on its own real-time clock (a microphone, a bridge): bounded latency instead of lossless pacing. */
+  live?: boolean;
 }
 
 export interface MediaSink {
@@ -66,6 +78,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private readonly bytesPerSample: number;
   private readonly outCapacity: number;
   private readonly highWaterMs: number;
+  private readonly inputMode: InputMode;
   private carry: Uint8Array = new Uint8Array(0);
   private pendingWrite: (() => void) | undefined;
   private drainWaiters: (() => void)[] = [];
@@ -86,10 +99,11 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.bytesPerSample = 2 * this.engine.channels;
     this.outCapacity = Math.max(1, options.outputBufferFrames ?? 50);
     this.highWaterMs = options.inputHighWaterMs ?? 200;
+    this.inputMode = options.inputMode ?? 'live';
     this.pacer = new Pacer(this.now, (t) => this.onTick(t), (err) => this.fail(err));
 
     this.input = new Writable({
-      write: (chunk: Buffer, _enc, cb) => this.writeBytes(chunk, cb),
+      write: (chunk: Buffer, _enc, cb) => this.writeBytes(chunk, cb, this.inputMode),
       final: (cb) => {
         this.engine.flushInput();
         cb();
@@ -149,29 +163,43 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     }
   }
 
-  /** Queues one chunk of PCM (s16, interleaved in the configured channels, any length). */
+  /**
+   * Queues one chunk of PCM (s16, interleaved in the configured channels, any length). Live by
+   * default (`inputMode`): what was captured just now; a backlog that builds up (the event loop
+   * stalled, the source bursts) is cut so latency stays bounded. See `play()` for audio that must
+   * be sent in full.
+   */
   pushFrame(pcm: Int16Array): void {
-    if (this.isClosed) return;
-    if (pcm.length % this.engine.channels !== 0) {
-      throw new MediaError('MEDIA_BAD_PCM', 'stereo PCM must hold whole sample pairs');
-    }
-    this.engine.write(pcm);
+    this.write(pcm, this.inputMode);
   }
 
   /**
-   * Sends PCM from an async iterable (chunks of s16le bytes or Int16Array samples), paced by the
-   * frame clock. Resolves when the source is exhausted (its audio queued) or the session closes.
+   * Sends PCM from an iterable (chunks of s16le bytes or Int16Array samples). Default (paced): every
+   * sample is sent, in order, at the frame clock's pace; the source is read only while less than
+   * `inputHighWaterMs` is queued — for files, TTS, anything produced ahead of real time. With
+   * `{ live: true }` the source is read as fast as it yields and treated like `pushFrame` (bounded
+   * latency, a backlog is cut). Resolves when the source is exhausted (its audio queued) or the
+   * session closes.
    */
-  async play(source: AsyncIterable<Uint8Array | Int16Array> | Iterable<Uint8Array | Int16Array>): Promise<void> {
+  async play(source: AsyncIterable<Uint8Array | Int16Array> | Iterable<Uint8Array | Int16Array>, options: PlayOptions = {}): Promise<void> {
+    const mode: InputMode = options.live ? 'live' : 'paced';
     for await (const chunk of source) {
       if (this.isClosed) return;
-      if (chunk instanceof Int16Array) this.pushFrame(chunk);
-      else this.writeBytes(chunk, () => undefined);
-      while (!this.isClosed && this.engine.queuedInputMs > this.highWaterMs) {
+      if (chunk instanceof Int16Array) this.write(chunk, mode);
+      else this.writeBytes(chunk, () => undefined, mode);
+      while (mode === 'paced' && !this.isClosed && this.engine.queuedInputMs > this.highWaterMs) {
         await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
       }
     }
     this.engine.flushInput();
+  }
+
+  private write(pcm: Int16Array, mode: InputMode): void {
+    if (this.isClosed) return;
+    if (pcm.length % this.engine.channels !== 0) {
+      throw new MediaError('MEDIA_BAD_PCM', 'stereo PCM must hold whole sample pairs');
+    }
+    this.engine.write(pcm, mode);
   }
 
   /** Received audio as 20 ms frames. Each call is an independent consumer with its own bounded queue. */
@@ -301,7 +329,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.outWanted = !this.isClosed;
   }
 
-  private writeBytes(chunk: Uint8Array, cb: (err?: Error | null) => void): void {
+  private writeBytes(chunk: Uint8Array, cb: (err?: Error | null) => void, mode: InputMode): void {
     if (this.isClosed) {
       cb();
       return;
@@ -313,8 +341,9 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     }
     const whole = bytes.length - (bytes.length % this.bytesPerSample);
     if (whole < bytes.length) this.carry = bytes.slice(whole);
-    if (whole > 0) this.engine.write(bytesToSamples(bytes.subarray(0, whole)));
-    if (this.engine.queuedInputMs > this.highWaterMs && !this.isClosed) {
+    if (whole > 0) this.engine.write(bytesToSamples(bytes.subarray(0, whole)), mode);
+    // A live source cannot wait: it is never paused, its backlog is cut instead.
+    if (mode === 'paced' && this.engine.queuedInputMs > this.highWaterMs && !this.isClosed) {
       this.pendingWrite = () => cb();
     } else {
       cb();

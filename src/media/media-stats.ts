@@ -12,8 +12,10 @@ export interface SendStats {
   suppressedFrames: number;
   /** Frames skipped because the event loop stalled. */
   skippedFrames: number;
-  /** Input audio dropped because the input queue was full, ms. */
+  /** Input audio dropped to bound latency (a live backlog or stale audio after a stall, a full queue), ms. */
   inputDroppedMs: number;
+  /** Cuts made in live input to remove a backlog. */
+  liveCuts: number;
   /** Input audio waiting to be sent, ms. */
   queuedMs: number;
   /** RTP bit rate over the last second. */
@@ -46,9 +48,15 @@ export interface ReceiveStats {
   fecMs: number;
   /** Decoded audio dropped to shrink the jitter buffer, ms. */
   discardedMs: number;
+  /** Audio removed by time compression (pitch kept) to shrink the jitter buffer, ms. */
+  acceleratedMs: number;
   /** RFC 3550 interarrival jitter, ms. */
   jitterMs: number;
-  /** Jitter buffer target delay, ms. */
+  /** Playout delay the jitter buffer aims for, above the fastest packet path, ms. Falls again when jitter subsides. */
+  targetDelayMs: number;
+  /** Playout delay it has now, above the fastest packet path, ms (follows the target within seconds). */
+  currentDelayMs: number;
+  /** @deprecated the same as `targetDelayMs`. */
   bufferDelayMs: number;
   bufferedMs: number;
   framesOut: number;

@@ -1,6 +1,8 @@
 /**
  * A bounded FIFO of 16-bit samples, taken out in fixed-size frames. When full it drops the
  * oldest samples (a live source that outruns the clock should lose old audio, not grow latency).
+ * `discard` removes samples from the front with a short crossfade, so that the audio after the
+ * cut continues smoothly from what was sent before it.
  */
 export class PcmQueue {
   private chunks: Int16Array[] = [];
@@ -77,6 +79,51 @@ export class PcmQueue {
       this.chunks.shift();
       this.headOffset = 0;
     }
+  }
+
+  /**
+   * Drops `n` samples from the front. The first `fade` samples kept are crossfaded from the
+   * samples that followed the last one taken (the dropped head) into the kept ones: a linear
+   * overlap-add splice, so the cut neither clicks nor jumps in level. Returns how many were dropped.
+   */
+  discard(n: number, fade = 0): number {
+    const drop = Math.max(0, Math.min(Math.floor(n), this.size));
+    if (drop === 0) return 0;
+    const f = Math.max(0, Math.min(Math.floor(fade), drop, this.size - drop));
+    const head = f > 0 ? this.peek(f) : undefined;
+    for (let left = drop; left > 0; ) {
+      const chunk = this.chunks[0]!;
+      const m = Math.min(left, chunk.length - this.headOffset);
+      this.consume(chunk, m);
+      left -= m;
+    }
+    this.droppedSamples += drop;
+    if (head) {
+      // Our chunks are private copies (push slices its input), so the kept samples can be edited.
+      let i = 0;
+      for (let c = 0; c < this.chunks.length && i < f; c += 1) {
+        const chunk = this.chunks[c]!;
+        for (let j = c === 0 ? this.headOffset : 0; j < chunk.length && i < f; j += 1, i += 1) {
+          const w = (i + 1) / (f + 1);
+          chunk[j] = Math.round(head[i]! * (1 - w) + chunk[j]! * w);
+        }
+      }
+    }
+    return drop;
+  }
+
+  /** A copy of the first `n` queued samples (n ≤ length), without consuming them. */
+  private peek(n: number): Int16Array {
+    const out = new Int16Array(n);
+    let filled = 0;
+    for (let c = 0; c < this.chunks.length && filled < n; c += 1) {
+      const chunk = this.chunks[c]!;
+      const from = c === 0 ? this.headOffset : 0;
+      const m = Math.min(n - filled, chunk.length - from);
+      out.set(chunk.subarray(from, from + m), filled);
+      filled += m;
+    }
+    return out;
   }
 
   clear(): void {

@@ -77,17 +77,65 @@ describe('audio sender', () => {
     expect(count).toBe(500);
   });
 
-  it('catches up at most ten frames after a stall and skips the rest, keeping timestamps in step', () => {
+  it('catches up at most ten frames after a stall, the most recent ones, keeping timestamps in step', () => {
     const s = sender();
     s.start(0);
-    s.tick(0);
+    const first = parse(s.tick(0)[0]!);
     const burst = s.tick(300).map(parse); // 15 frames late
     expect(burst).toHaveLength(10);
     expect(s.stats.skippedFrames).toBe(5);
+    // Slots 1…5 skipped, 6…15 sent: the burst reaches the peer as little late as possible.
+    expect((burst[0]!.timestamp - first.timestamp) >>> 0).toBe(6 * 960);
+    expect(burst[0]!.sequenceNumber).toBe((first.sequenceNumber + 1) & 0xffff);
     const next = parse(s.tick(320)[0]!);
     expect((next.timestamp - parse(s.tick(340)[0]!).timestamp) >>> 0).toBe(-960 >>> 0);
-    expect((next.timestamp - burst[0]!.timestamp) >>> 0).toBe(15 * 960); // frames 1…10 sent, 11…15 skipped
+    expect((next.timestamp - burst[9]!.timestamp) >>> 0).toBe(960);
     expect(next.sequenceNumber).toBe((burst[9]!.sequenceNumber + 1) & 0xffff);
+    expect(s.stats.inputDroppedSamples).toBe(0); // nothing queued, nothing dropped
+  });
+
+  it('paced input keeps every sample through a stall; live input drops the stale audio of the skipped slots', () => {
+    const run = (mode: 'live' | 'paced'): AudioSender => {
+      const s = sender();
+      s.start(0);
+      const tone = new ToneGenerator({ frequency: 440 });
+      s.tick(0);
+      for (let k = 0; k < 25; k += 1) s.write(tone.next(960), mode); // 500 ms captured during a stall
+      s.tick(500);
+      return s;
+    };
+    const paced = run('paced');
+    expect(paced.stats).toMatchObject({ skippedFrames: 15, audioFrames: 10, inputDroppedSamples: 0 });
+    expect(paced.queuedMs).toBe(300);
+    const live = run('live');
+    // Five frames (100 ms) of catch-up; the 20 slots before them are skipped with their audio.
+    expect(live.stats).toMatchObject({ skippedFrames: 20, audioFrames: 5, inputDroppedSamples: 20 * 960, liveCuts: 1 });
+    expect(live.queuedMs).toBe(0);
+  });
+
+  it('live input: a backlog that persists above 40 ms is cut within one 500 ms window; chunky or jittery delivery is not', () => {
+    const tone = new ToneGenerator({ frequency: 440 });
+    const backlogged = sender();
+    backlogged.start(0);
+    for (let k = 0; k < 10; k += 1) backlogged.write(tone.next(960), 'live'); // 200 ms ahead
+    const queued: number[] = [];
+    for (let n = 0; n < 50; n += 1) {
+      backlogged.write(tone.next(960), 'live'); // then one frame per frame, like a microphone
+      backlogged.tick(n * 20);
+      queued.push(backlogged.queuedMs);
+    }
+    expect(queued[10]).toBe(200);
+    expect(queued[30]).toBeLessThanOrEqual(10); // cut to the 10 ms margin at the window's end
+    expect(backlogged.stats.liveCuts).toBe(1);
+    expect(backlogged.stats.inputDroppedSamples).toBe(190 * 48);
+
+    const chunky = sender();
+    chunky.start(0);
+    for (let n = 0; n < 100; n += 1) {
+      if (n % 5 === 0) chunky.write(tone.next(5 * 960), 'live'); // 100 ms buffers, as many capture APIs deliver
+      chunky.tick(n * 20);
+    }
+    expect(chunky.stats).toMatchObject({ liveCuts: 0, inputDroppedSamples: 0, audioFrames: 100 });
   });
 
   it('marks talk-spurt starts', () => {

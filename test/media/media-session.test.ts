@@ -30,7 +30,8 @@ describe('media session (real timers)', () => {
     const baseline = timeouts();
     let a!: MediaSession;
     let b!: MediaSession;
-    a = new MediaSession({ ssrc: 1001, payloadType: 111, extensionIds: { absSendTime: 2, transportWideCc: 3 } }, linkTo(() => b));
+    // A pipes a source much faster than real time into `input`: that is paced input (lossless, backpressure).
+    a = new MediaSession({ ssrc: 1001, payloadType: 111, extensionIds: { absSendTime: 2, transportWideCc: 3 }, inputMode: 'paced' }, linkTo(() => b));
     b = new MediaSession({ ssrc: 2002, payloadType: 111, channels: 2, outputBufferFrames: 25 }, linkTo(() => a));
     const voiceStarts: number[] = [];
     b.on('voice-start', () => voiceStarts.push(Date.now()));
