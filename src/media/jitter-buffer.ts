@@ -6,12 +6,10 @@
  *
  * Playout model (pull): the caller asks for audio whenever its output needs more. The buffer
  * keeps the playout point `nextTs` and a target delay above the fastest network path:
- * - transit = arrival − timestamp (RFC 3550 §6.4.1). The target is the spread of recent
- *   transits (95th percentile minus minimum over a 2 s window), at least 3 × the RFC 3550
- *   interarrival jitter, clamped to [minDelayMs, maxDelayMs]. It grows as soon as packets come
- *   later and shrinks back once the window forgets them.
+ * - The target follows the spread of recent transit times (delay-manager.ts): it grows as soon
+ *   as packets come later and falls back once a 2 s window forgets them.
  * - When the current delay is below target the buffer answers `grow` (the caller conceals a
- *   chunk without advancing). When it is above target by more than 10 ms, the next packet comes
+ *   chunk without advancing). When it is above the (slower) shrink target by more than 10 ms, the next packet comes
  *   with `shrink`: how much the caller may remove by time compression (time-stretch.ts, NetEq's
  *   "accelerate", which the caller applies only where a splice is inaudible, at a bounded rate),
  *   so the delay comes back down once jitter subsides whatever the audio — NetEq does the same
@@ -24,6 +22,7 @@
  *   prefetch, which also handles DTX and a muted peer that stops sending.
  * Memory is bounded by packet count and buffered duration.
  */
+import { DelayManager } from './delay-manager.js';
 import { Unwrapper } from './unwrapper.js';
 
 export interface JitterPacket {
@@ -97,18 +96,11 @@ interface Stored {
 }
 
 const SEEN_WINDOW = 1024;
-const TRANSIT_WINDOW_MS = 2000;
-const TRANSIT_CAPACITY = 512;
-const MARGIN_MS = 5;
 const GROW_HYSTERESIS_MS = 5;
 const SHRINK_HYSTERESIS_MS = 15;
 /** Time compression starts this far above target and stops this far above it. */
 const ACCELERATE_START_MS = 10;
 const ACCELERATE_STOP_MS = 5;
-/** Seconds of target history the shrinking follows (see `heldTarget`). */
-const SHRINK_HOLD_S = 3;
-/** How long the delay reached after running dry is kept before shrinking below it. */
-const PEAK_HOLD_MS = 5000;
 const SHRINK_BUSY_EXTRA_MS = 100;
 const RESTART_AFTER_EMPTY_MS = 300;
 /** A packet this far behind the playout point is a sender restart, not a late packet. */
@@ -131,22 +123,8 @@ export class JitterBuffer {
   private nextTs = 0;
   private emptyRun = 0;
 
-  // Transit history: ring of (arrival, transit) pairs.
-  private readonly tArrival = new Float64Array(TRANSIT_CAPACITY);
-  private readonly tValue = new Float64Array(TRANSIT_CAPACITY);
-  private tHead = 0;
-  private tCount = 0;
-  private lastTransit: number | undefined;
-  private jitter = 0;
-  private target: number;
-  private targetDirty = true;
-  private minTransitMs = 0;
+  private readonly delays: DelayManager;
   private currentDelay = 0;
-  private peakDelay = 0;
-  private peakAt = -Infinity;
-  private readonly holdMax = new Float64Array(SHRINK_HOLD_S);
-  private holdSecond = -Infinity;
-  private readonly scratch = new Float64Array(TRANSIT_CAPACITY);
 
   private readonly s = {
     accepted: 0,
@@ -169,7 +147,7 @@ export class JitterBuffer {
     this.chunk = options.chunkSamples ?? 20 * this.perMs;
     this.maxPackets = Math.max(4, options.maxPackets ?? 256);
     this.capacitySamples = Math.max(1000, 2 * this.maxDelay) * this.perMs;
-    this.target = this.minDelay;
+    this.delays = new DelayManager(this.minDelay, this.maxDelay);
   }
 
   push(packet: JitterPacket, arrivalMs: number): PushResult {
@@ -184,7 +162,7 @@ export class JitterBuffer {
     if (this.started && extTs < this.nextTs) {
       if (this.nextTs - extTs <= RESET_BEHIND_MS * this.perMs) {
         this.seen[slot] = extSeq;
-        this.noteTransit(extTs, arrivalMs); // late packets are exactly what must raise the target
+        this.delays.noteArrival(extTs / this.perMs, arrivalMs); // late packets are exactly what must raise the target
         this.s.late += 1;
         return 'late';
       }
@@ -204,7 +182,7 @@ export class JitterBuffer {
       return 'duplicate';
     }
     this.seen[slot] = extSeq;
-    this.noteTransit(extTs, arrivalMs);
+    this.delays.noteArrival(extTs / this.perMs, arrivalMs);
     this.packets.splice(i, 0, { packet, extSeq, extTs, arrivalMs });
     this.s.accepted += 1;
     this.enforceBounds();
@@ -212,11 +190,11 @@ export class JitterBuffer {
   }
 
   pop(nowMs: number, hints: PopHints = {}): PlayoutItem {
-    this.pruneTransits(nowMs);
+    this.delays.prune(nowMs);
     if (!this.started) {
       const head = this.packets[0];
       if (!head) return { kind: 'wait' };
-      if (nowMs - head.extTs / this.perMs < this.minTransit() + this.targetDelayMs()) return { kind: 'wait' };
+      if (nowMs - head.extTs / this.perMs < this.delays.minTransitMs() + this.delays.targetMs()) return { kind: 'wait' };
       this.started = true;
       this.nextTs = head.extTs;
       this.emptyRun = 0;
@@ -250,14 +228,10 @@ export class JitterBuffer {
 
     const playPos = this.nextTs - (hints.queuedSamples ?? 0);
     const delay = nowMs - playPos / this.perMs;
-    const wanted = this.minTransit() + this.targetDelayMs();
-    this.currentDelay = delay - this.minTransitMs;
-    if (starved) {
-      // The buffer ran dry and grew by what it concealed: this delay is what would have avoided
-      // that. Keep it for a while (NetEq's delay peak detector does the same for recurring peaks).
-      this.peakDelay = nowMs - this.peakAt < PEAK_HOLD_MS ? Math.max(this.peakDelay, this.currentDelay) : this.currentDelay;
-      this.peakAt = nowMs;
-    }
+    const wanted = this.delays.minTransitMs() + this.delays.targetMs();
+    this.currentDelay = delay - this.delays.minTransitMs();
+    // The buffer ran dry and grew by what it concealed: this delay is what would have avoided it.
+    if (starved) this.delays.notePeak(nowMs, this.currentDelay);
     if (delay < wanted - GROW_HYSTERESIS_MS) {
       this.s.grown += 1;
       return { kind: 'grow', samples: this.chunk };
@@ -271,11 +245,8 @@ export class JitterBuffer {
 
     this.packets.shift();
     this.nextTs = head.extTs + head.packet.samples;
-    // Shrink towards the highest target of the last few seconds, not the momentary one: a 2 s
-    // window makes the target noisy, and following every dip would cycle between growing
-    // (concealment) and shrinking. The delay comes down once jitter has stayed low that long.
-    const peak = nowMs - this.peakAt < PEAK_HOLD_MS ? this.peakDelay : 0;
-    const excess = delay - (this.minTransitMs + Math.max(this.heldTarget(nowMs), peak));
+    // Shrinking follows a slower target than growing (delay-manager.ts): no grow/shrink cycles.
+    const excess = delay - (this.delays.minTransitMs() + this.delays.shrinkTargetMs(nowMs));
     const durMs = head.packet.samples / this.perMs;
     const threshold = durMs + SHRINK_HYSTERESIS_MS + (hints.quiet === false ? SHRINK_BUSY_EXTRA_MS : 0);
     if (excess > threshold) {
@@ -289,45 +260,9 @@ export class JitterBuffer {
     return { kind: 'packet', packet: head.packet, discard: false, shrink: 0 };
   }
 
-  /** The largest target of the current and the previous SHRINK_HOLD_S − 1 whole seconds. */
-  private heldTarget(nowMs: number): number {
-    const second = Math.floor(nowMs / 1000);
-    const shift = Math.min(SHRINK_HOLD_S, second - this.holdSecond);
-    if (shift > 0) {
-      this.holdMax.copyWithin(shift, 0);
-      this.holdMax.fill(0, 0, shift);
-      this.holdSecond = second;
-    }
-    this.holdMax[0] = Math.max(this.holdMax[0]!, this.targetDelayMs());
-    let max = 0;
-    for (const v of this.holdMax) max = Math.max(max, v);
-    return max;
-  }
-
   /** Target delay above the fastest path, ms. */
   targetDelayMs(): number {
-    if (!this.targetDirty) return this.target;
-    this.targetDirty = false;
-    let spread = 0;
-    this.minTransitMs = 0; // only read with something buffered, i.e. some transit noted
-    const n = this.tCount;
-    if (n > 0) {
-      // Recomputed about once per output frame: a selection in a scratch array, not a full sort
-      // of a fresh one.
-      const values = this.scratch;
-      let min = Infinity;
-      for (let k = 0; k < n; k += 1) {
-        const v = this.tValue[(this.tHead + k) % TRANSIT_CAPACITY]!;
-        values[k] = v;
-        if (v < min) min = v;
-      }
-      const q = kthSmallest(values, n, Math.min(n - 1, Math.ceil(0.95 * n) - 1));
-      spread = q - min;
-      this.minTransitMs = min;
-    }
-    const desired = Math.max(spread, 3 * this.jitter) + MARGIN_MS;
-    this.target = Math.min(this.maxDelay, Math.max(this.minDelay, desired));
-    return this.target;
+    return this.delays.targetMs();
   }
 
   get stats(): JitterBufferStats {
@@ -336,7 +271,7 @@ export class JitterBuffer {
     const bufferedMs = last ? Math.max(0, last.extTs + last.packet.samples - from) / this.perMs : 0;
     return {
       ...this.s,
-      jitterMs: this.jitter,
+      jitterMs: this.delays.jitterMs,
       targetDelayMs: this.targetDelayMs(),
       currentDelayMs: this.started ? this.currentDelay : 0,
       bufferedPackets: this.packets.length,
@@ -351,8 +286,7 @@ export class JitterBuffer {
     this.seqUnwrap.reset();
     this.tsUnwrap.reset();
     this.seen.fill(-1);
-    this.lastTransit = undefined;
-    this.jitter = 0;
+    this.delays.reset();
   }
 
   private restart(clearTransits: boolean): void {
@@ -361,49 +295,9 @@ export class JitterBuffer {
     this.emptyRun = 0;
     if (clearTransits) {
       // Forget the old path (a pause may have shifted every transit) but keep what is buffered.
-      this.tCount = 0;
-      this.tHead = 0;
-      this.lastTransit = undefined;
-      this.targetDirty = true;
-      for (const p of this.packets) this.addTransit(p.arrivalMs, p.arrivalMs - p.extTs / this.perMs);
+      this.delays.clearHistory();
+      for (const p of this.packets) this.delays.addTransit(p.arrivalMs, p.arrivalMs - p.extTs / this.perMs);
     }
-  }
-
-  private noteTransit(extTs: number, arrivalMs: number): void {
-    const transit = arrivalMs - extTs / this.perMs;
-    if (this.lastTransit !== undefined) {
-      // RFC 3550 A.8, in ms.
-      this.jitter += (Math.abs(transit - this.lastTransit) - this.jitter) / 16;
-    }
-    this.lastTransit = transit;
-    this.addTransit(arrivalMs, transit);
-  }
-
-  private addTransit(arrivalMs: number, transit: number): void {
-    if (this.tCount === TRANSIT_CAPACITY) {
-      this.tHead = (this.tHead + 1) % TRANSIT_CAPACITY;
-      this.tCount -= 1;
-    }
-    const at = (this.tHead + this.tCount) % TRANSIT_CAPACITY;
-    this.tArrival[at] = arrivalMs;
-    this.tValue[at] = transit;
-    this.tCount += 1;
-    this.targetDirty = true;
-  }
-
-  private pruneTransits(nowMs: number): void {
-    // Keep at least a few entries so a sparse stream (60–120 ms packets) still has a history.
-    while (this.tCount > 8 && nowMs - this.tArrival[this.tHead]! > TRANSIT_WINDOW_MS) {
-      this.tHead = (this.tHead + 1) % TRANSIT_CAPACITY;
-      this.tCount -= 1;
-      this.targetDirty = true;
-    }
-  }
-
-  /** Fastest transit in the window (the path with no queuing); kept up to date by `targetDelayMs`. */
-  private minTransit(): number {
-    this.targetDelayMs();
-    return this.minTransitMs;
   }
 
   private enforceBounds(): void {
@@ -421,30 +315,4 @@ export class JitterBuffer {
       }
     }
   }
-}
-
-/** The k-th smallest (0-based) of `a[0..n)`, reordering them (Hoare's selection, O(n) on average). */
-function kthSmallest(a: Float64Array, n: number, k: number): number {
-  let lo = 0;
-  let hi = n - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i]! < pivot) i += 1;
-      while (a[j]! > pivot) j -= 1;
-      if (i <= j) {
-        const t = a[i]!;
-        a[i] = a[j]!;
-        a[j] = t;
-        i += 1;
-        j -= 1;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break; // j < k < i: a[k] equals the pivot
-  }
-  return a[k]!;
 }
