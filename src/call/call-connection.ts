@@ -115,7 +115,7 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
       try {
         if (local) media.configureRtp({ payloadType: local.payloadType, extensionIds: local.extensionIds });
         if (remote) {
-          media.configureRtp({ remoteOpusPayloadTypes: remote.opusPayloadTypes });
+          media.configureRtp({ remoteOpusPayloadTypes: remote.opusPayloadTypes, remoteExtensionIds: remote.extensionIds });
           media.setRemoteSsrc(remote.ssrc);
         }
       } catch (err) {

@@ -9,6 +9,8 @@ export { RtcpReporter } from './rtcp-reporter.js';
 export { ReceptionStats } from './reception-stats.js';
 export * from './rtp.js';
 export * from './rtcp.js';
+export * from './transport-feedback.js';
+export { TransportFeedbackRecorder, type TransportFeedbackRecorderOptions } from './transport-feedback-recorder.js';
 export { opusPacketInfo, opusPacketSamples, OPUS_MAX_PACKET_SAMPLES, type OpusPacketInfo, type OpusMode } from './opus-packet.js';
 export { defaultOpusCodec, preloadOpus, type OpusCodec, type OpusEncoder, type OpusDecoder, type OpusEncoderOptions } from './opus-codec.js';
 export { VoiceActivityDetector, type VadOptions } from './vad.js';

@@ -10,12 +10,13 @@ import { silentLogger, type Logger } from '../logger.js';
 import { AudioReceiver, type ReceivedFrame } from './audio-receiver.js';
 import { AudioSender, type InputMode, type MuteMode, type RtpExtensionIds } from './audio-sender.js';
 import type { JitterBufferOptions } from './jitter-buffer.js';
-import type { MediaStats } from './media-stats.js';
+import { receiveStats, sendStats, type MediaStats } from './media-stats.js';
 import { defaultOpusCodec, type OpusCodec } from './opus-codec.js';
 import { ReceptionStats } from './reception-stats.js';
 import { RtcpReporter } from './rtcp-reporter.js';
 import type { ReportBlock } from './rtcp.js';
-import { isRtcpPacket, parseRtp } from './rtp.js';
+import { decodeTransportSequence, findExtension, isRtcpPacket, parseRtp } from './rtp.js';
+import { TransportFeedbackRecorder } from './transport-feedback-recorder.js';
 import type { VadOptions } from './vad.js';
 
 export interface MediaEngineOptions {
@@ -25,6 +26,10 @@ export interface MediaEngineOptions {
   payloadType: number;
   /** Extension ids from the peer's answer to our offer; omitted → no extensions. */
   extensionIds?: RtpExtensionIds;
+  /** Extension ids the peer sends with (its offer, as we accepted it): transport-cc feedback needs them. */
+  remoteExtensionIds?: RtpExtensionIds;
+  /** Send transport-cc feedback when the peer sends transport-wide sequence numbers. Default true. */
+  transportFeedback?: boolean;
   /** Payload types the peer's offer maps to Opus. Default [111]. */
   remoteOpusPayloadTypes?: number[];
   /** The peer's audio SSRC from its offer; default: the first SSRC seen with an Opus payload type. */
@@ -83,6 +88,8 @@ export class MediaEngine {
   private readonly sender: AudioSender;
   private readonly receiver: AudioReceiver;
   private readonly reporter: RtcpReporter;
+  private readonly feedback: TransportFeedbackRecorder | undefined;
+  private remoteExt: RtpExtensionIds;
   private reception: ReceptionStats;
   private remotePts: Set<number>;
   private payloadType: number;
@@ -99,6 +106,7 @@ export class MediaEngine {
   private recvPackets = 0;
   private recvBytes = 0;
   private invalid = 0;
+  private padding = 0;
   private wrongPt = 0;
   private unknownSsrc = 0;
   private outputSkipped = 0;
@@ -159,6 +167,8 @@ export class MediaEngine {
     };
     if (o.random) reporterOptions.random = o.random;
     this.reporter = new RtcpReporter(reporterOptions);
+    this.feedback = o.transportFeedback === false ? undefined : new TransportFeedbackRecorder({ senderSsrc: o.ssrc });
+    this.remoteExt = { ...o.remoteExtensionIds };
     this.reception = new ReceptionStats(48000);
     this.remotePts = new Set(o.remoteOpusPayloadTypes ?? [111]);
     this.payloadType = o.payloadType;
@@ -182,7 +192,12 @@ export class MediaEngine {
   /** Earliest time `tick` has work to do. */
   get nextDeadline(): number {
     if (!this.started || this.closed) return Infinity;
-    return Math.min(this.sender.nextDeadline, this.outStart + this.outIndex * this.outFrameMs, this.reporter.nextDeadline);
+    return Math.min(
+      this.sender.nextDeadline,
+      this.outStart + this.outIndex * this.outFrameMs,
+      this.reporter.nextDeadline,
+      this.feedback?.nextDeadline ?? Infinity,
+    );
   }
 
   tick(nowMs: number): TickResult {
@@ -205,6 +220,7 @@ export class MediaEngine {
       this.outputSkipped += behind;
     }
 
+    if (this.feedback && nowMs >= this.feedback.nextDeadline) result.rtcp.push(...this.feedback.tick(nowMs));
     if (nowMs >= this.reporter.nextDeadline) {
       const report = this.reporter.tick(nowMs, this.senderInfo(nowMs), this.remoteReception());
       if (report) result.rtcp.push(report);
@@ -226,6 +242,20 @@ export class MediaEngine {
       return;
     }
     const p = parsed.packet;
+    const twccId = this.remoteExt.transportWideCc;
+    if (this.feedback && twccId !== undefined) {
+      // Transport-wide: every packet of the peer counts, whatever its payload type.
+      const data = findExtension(p, twccId);
+      const seq = data ? decodeTransportSequence(data) : undefined;
+      if (seq !== undefined) this.feedback.onPacket(seq, p.ssrc, nowMs);
+    }
+    if (p.payload.length === 0 && (buf[0]! & 0x20) !== 0) {
+      // Padding only (RFC 3550 §5.1): libwebrtc's bandwidth probes. It takes a sequence number of
+      // the stream, so reception counts it (or it would look lost), but it is not audio.
+      this.padding += 1;
+      if (p.ssrc === this.remoteSsrc) this.reception.onPacket(p.sequenceNumber, p.timestamp, nowMs, false);
+      return;
+    }
     if (!this.remotePts.has(p.payloadType)) {
       this.wrongPt += 1;
       return;
@@ -263,7 +293,13 @@ export class MediaEngine {
    * Applies negotiated RTP parameters: what the peer accepted from our offer (payload type,
    * extension ids) and which of its payload types carry Opus (from its offer).
    */
-  configureRtp(params: { payloadType?: number; extensionIds?: RtpExtensionIds; remoteOpusPayloadTypes?: readonly number[] }): void {
+  configureRtp(params: {
+    payloadType?: number;
+    extensionIds?: RtpExtensionIds;
+    remoteOpusPayloadTypes?: readonly number[];
+    remoteExtensionIds?: RtpExtensionIds;
+  }): void {
+    if (params.remoteExtensionIds) this.remoteExt = { ...params.remoteExtensionIds };
     if (params.payloadType !== undefined || params.extensionIds !== undefined) {
       const pt = params.payloadType ?? this.payloadType;
       if (!Number.isInteger(pt) || pt < 0 || pt > 127) {
@@ -314,55 +350,32 @@ export class MediaEngine {
   }
 
   getStats(): MediaStats {
-    const ss = this.sender.stats;
-    const rs = this.receiver.stats;
-    const js = this.receiver.jitterStats;
     const rb = this.remoteBlock;
     return {
-      sent: {
-        packets: ss.packets,
-        bytes: ss.bytes,
-        payloadBytes: ss.payloadBytes,
-        audioFrames: ss.audioFrames,
-        silenceFrames: ss.silenceFrames,
-        mutedFrames: ss.mutedFrames,
-        suppressedFrames: ss.suppressedFrames,
-        skippedFrames: ss.skippedFrames,
-        inputDroppedMs: ss.inputDroppedSamples / 48,
-        liveCuts: ss.liveCuts,
+      sent: sendStats(this.sender.stats, {
         queuedMs: this.sender.queuedMs,
         bitrateBps: this.sendBps,
         targetBitrateBps: this.bitrate,
         packetLossPercent: this.lossPercent,
-      },
-      received: {
+      }),
+      received: receiveStats(this.receiver.stats, this.receiver.jitterStats, {
         remoteSsrc: this.remoteSsrc,
         packets: this.recvPackets,
         bytes: this.recvBytes,
         lost: this.reception.cumulativeLost,
-        duplicated: js.duplicate,
-        late: js.late,
-        invalid: this.invalid + rs.invalidPayloads,
+        invalid: this.invalid,
+        padding: this.padding,
         wrongPayloadType: this.wrongPt,
         unknownSsrc: this.unknownSsrc,
-        decodeErrors: rs.decodeErrors,
-        concealedFrames: rs.concealedFrames,
-        plcMs: rs.plcMs,
-        fecMs: rs.fecMs,
-        discardedMs: rs.discardedMs,
-        acceleratedMs: rs.acceleratedMs,
         jitterMs: this.reception.jitterMs,
-        targetDelayMs: js.targetDelayMs,
-        currentDelayMs: js.currentDelayMs,
-        bufferDelayMs: js.targetDelayMs,
-        bufferedMs: js.bufferedMs + this.receiver.queuedMs,
-        framesOut: rs.framesOut,
+        decodedQueuedMs: this.receiver.queuedMs,
         bitrateBps: this.recvBps,
-      },
+      }),
       rtcp: {
         sent: this.reporter.sent,
         received: this.reporter.received,
         invalid: this.reporter.invalid,
+        transportFeedbackSent: this.feedback?.sent ?? 0,
         rttMs: this.reporter.rttMs,
         remoteFractionLost: rb ? rb.fractionLost / 256 : undefined,
         remoteCumulativeLost: rb?.cumulativeLost,

@@ -23,8 +23,11 @@ export class ReceptionStats {
 
   constructor(private readonly clockRate = 48000) {}
 
-  /** Counts one packet. Returns false when it was held back as a possible restart (A.1). */
-  onPacket(seq: number, rtpTimestamp: number, arrivalMs: number): boolean {
+  /**
+   * Counts one packet. Returns false when it was held back as a possible restart (A.1). Padding
+   * passes `updateJitter` false: it repeats the last timestamp, so it says nothing about jitter.
+   */
+  onPacket(seq: number, rtpTimestamp: number, arrivalMs: number, updateJitter = true): boolean {
     if (!this.initialized) {
       this.restart(seq);
       this.initialized = true;
@@ -45,7 +48,7 @@ export class ReceptionStats {
       // else: duplicate or reordered packet, counted below
     }
     this.received += 1;
-    this.updateJitter(rtpTimestamp, arrivalMs);
+    if (updateJitter) this.updateJitter(rtpTimestamp, arrivalMs);
     return true;
   }
 
