@@ -216,21 +216,28 @@ export class JitterBuffer {
       this.s.empty += 1;
       return { kind: 'empty', samples: this.chunk };
     }
-    const starved = this.emptyRun > 0;
+    const emptied = this.emptyRun;
     this.emptyRun = 0;
 
-    const gap = head.extTs - this.nextTs;
+    let gap = head.extTs - this.nextTs;
     if (gap > this.maxDelay * this.perMs) {
       // A jump longer than any concealment is useful for (DTX, a muted peer): re-prefetch.
       this.restart(true);
       return this.pop(nowMs, hints);
     }
+    // Ran dry with a gap before the next packet: (part of) the dry spell was a lost packet, not a
+    // late one. The concealment already played stands in for it, so the playout point moves on
+    // by that much instead of the delay growing by it — NetEq's expand likewise covers the loss.
+    const credit = Math.min(emptied, Math.max(0, gap));
+    this.nextTs += credit;
+    gap -= credit;
+    const starved = emptied > credit;
 
     const playPos = this.nextTs - (hints.queuedSamples ?? 0);
     const delay = nowMs - playPos / this.perMs;
     const wanted = this.delays.minTransitMs() + this.delays.targetMs();
     this.currentDelay = delay - this.delays.minTransitMs();
-    // The buffer ran dry and grew by what it concealed: this delay is what would have avoided it.
+    // Packets came late enough to run the buffer dry: the delay it grew to would have avoided that.
     if (starved) this.delays.notePeak(nowMs, this.currentDelay);
     if (delay < wanted - GROW_HYSTERESIS_MS) {
       this.s.grown += 1;

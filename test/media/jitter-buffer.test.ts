@@ -146,6 +146,39 @@ describe('jitter buffer', () => {
     expect(jb.stats.bufferedMs).toBeLessThan(100);
   });
 
+  it('a lost packet found while the buffer ran dry does not grow the delay; a late one does', () => {
+    const run = (lostIndex: number | undefined, lateIndex: number | undefined): number[] => {
+      const jb = new JitterBuffer({ minDelayMs: 20, maxDelayMs: 400 });
+      const player = new Player(jb);
+      const delays: number[] = [];
+      // 60 ms packets (as official clients send), a steady 30 ms path: the buffer holds less than one packet.
+      const arrivals: { at: number; p: JitterPacket }[] = [];
+      for (let i = 0; i < 100; i += 1) {
+        if (i === lostIndex) continue;
+        arrivals.push({ at: i * 60 + 30 + (i === lateIndex ? 70 : 0), p: pkt(i, i * 2880, 2880) });
+      }
+      arrivals.sort((a, b) => a.at - b.at);
+      let k = 0;
+      for (let t = 0; t < 6000; t += 20) {
+        while (k < arrivals.length && arrivals[k]!.at <= t) {
+          jb.push(arrivals[k]!.p, arrivals[k]!.at);
+          k += 1;
+        }
+        player.frame(t);
+        delays.push(jb.stats.currentDelayMs);
+      }
+      return delays;
+    };
+    const clean = run(undefined, undefined);
+    const lost = run(40, undefined);
+    const late = run(undefined, 40);
+    expect(Math.max(...clean.slice(150))).toBeLessThanOrEqual(Math.max(...clean.slice(20, 100)));
+    // Same delay after the loss as before it.
+    expect(lost[200]).toBe(clean[200]);
+    // A late packet did grow it (and the buffer keeps that for a while, so it is not late again).
+    expect(late[140]).toBeGreaterThan(clean[140]! + 30);
+  });
+
   it('keeps memory bounded when nothing is popped', () => {
     const jb = new JitterBuffer({ maxDelayMs: 200, maxPackets: 64 });
     for (let i = 0; i < 100_000; i += 1) jb.push(pkt(i, i * F), i * 20);
