@@ -9,6 +9,11 @@
  * connected span; tgcall from this process's cpuUsage over the audio span (per leg when both legs
  * run here). Needs root and the ntgcalls virtualenvs (.ci/interop-setup.sh); prints figures,
  * asserts nothing.
+ *
+ * Then the same pairs under 10 % loss and 60 ± 30 ms delay (bench/interop-impaired.ts): connect
+ * time p50/p90 and mouth-to-ear latency both ways, ntgcalls <-> ntgcalls next to tgcall <->
+ * ntgcalls. `--impaired-calls` (default 5) calls of `--impaired-seconds` (default 8) per row;
+ * `--only clean|impaired` runs one table.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +24,7 @@ import { FakeTelegram } from '../src/fake/index.js';
 import { TelegramCalls, type Call } from '../src/index.js';
 import { generateTone } from '../src/media/index.js';
 import { formatBenchTable, measureNtgcallsPair, median, type BenchRow } from '../test/interop/bench-ntgcalls.js';
+import { DEFAULT_IMPAIRMENT, formatImpairedTable, measureImpairedNtgcallsPair, measureImpairedTgcall, type ImpairedRow } from './interop-impaired.js';
 import { createNetns, type Netns } from '../test/interop/netns.js';
 import { NtgcallsPeer } from '../test/interop/ntgcalls-peer.js';
 import { NtgcallsPhone } from '../test/interop/ntgcalls-phone.js';
@@ -185,31 +191,76 @@ async function measureTgcallTgcall(protocol: string, calls: number, seconds: num
   };
 }
 
-export default async function benchInterop(calls = 5, seconds = 3): Promise<void> {
-  const rows: BenchRow[] = [];
-  for (const version of NTGCALLS_VERSIONS) {
+export interface BenchInteropOptions {
+  calls?: number;
+  seconds?: number;
+  impairedCalls?: number;
+  impairedSeconds?: number;
+  only?: 'clean' | 'impaired';
+}
+
+export default async function benchInterop(o: BenchInteropOptions = {}): Promise<void> {
+  const calls = o.calls ?? 5;
+  const seconds = o.seconds ?? 3;
+  const versions = NTGCALLS_VERSIONS.filter((version) => {
     const pre = checkNtgcallsPrereqs(version);
-    if (!pre.ok) {
-      process.stderr.write(`*** skipping ntgcalls ${version} rows: ${pre.reason}\n`);
-      continue;
+    if (!pre.ok) process.stderr.write(`*** skipping ntgcalls ${version} rows: ${pre.reason}\n`);
+    return pre.ok;
+  });
+  if (o.only !== 'impaired') {
+    const rows: BenchRow[] = [];
+    for (const version of versions) {
+      // ntgcalls 2.2.5 runs 8.0.0 only (no V3); 3.0.5 runs 9.0.0 and 13.0.0 (V3).
+      for (const protocol of version === '2.2.5' ? ['8.0.0'] : ['9.0.0', '13.0.0']) {
+        rows.push(await measureNtgcallsPair(version, version, calls, seconds, versionsFor(version, protocol)));
+        rows.push(await measureTgcallNtgcalls(version, protocol, 'caller', calls, seconds));
+        rows.push(await measureTgcallNtgcalls(version, protocol, 'callee', calls, seconds));
+      }
     }
-    // ntgcalls 2.2.5 runs 8.0.0 only (no V3); 3.0.5 runs 9.0.0 and 13.0.0 (V3).
-    for (const protocol of version === '2.2.5' ? ['8.0.0'] : ['9.0.0', '13.0.0']) {
-      rows.push(await measureNtgcallsPair(version, version, calls, seconds, versionsFor(version, protocol)));
-      rows.push(await measureTgcallNtgcalls(version, protocol, 'caller', calls, seconds));
-      rows.push(await measureTgcallNtgcalls(version, protocol, 'callee', calls, seconds));
-    }
+    for (const protocol of ['8.0.0', '13.0.0']) rows.push(await measureTgcallTgcall(protocol, calls, seconds));
+    process.stdout.write(
+      `\nCall setup and CPU, ${calls} calls x ${seconds} s of audio both ways per row, medians ` +
+        `(setup: connect start -> CONNECTED on each side's clock; CPU: whole process per call-second)\n${formatBenchTable(rows)}\n`,
+    );
   }
-  for (const protocol of ['8.0.0', '13.0.0']) rows.push(await measureTgcallTgcall(protocol, calls, seconds));
-  process.stdout.write(
-    `\nCall setup and CPU, ${calls} calls x ${seconds} s of audio both ways per row, medians ` +
-      `(setup: connect start -> CONNECTED on each side's clock; CPU: whole process per call-second)\n${formatBenchTable(rows)}\n`,
-  );
+  if (o.only !== 'clean') {
+    const n = o.impairedCalls ?? 5;
+    const s = o.impairedSeconds ?? 8;
+    const rows: ImpairedRow[] = [];
+    for (const version of versions) {
+      rows.push(await measureImpairedNtgcallsPair(version, n, s));
+      rows.push(await measureImpairedTgcall(version, 'caller', n, s));
+      rows.push(await measureImpairedTgcall(version, 'callee', n, s));
+    }
+    const { loss, delayMs, jitterMs } = DEFAULT_IMPAIRMENT;
+    process.stdout.write(
+      `\nUnder ${loss * 100} % loss and ${delayMs} ± ${jitterMs} ms one-way delay (userspace relay between two network namespaces), ` +
+        `${n} calls x ${s} s per row. Connect: keys agreed -> both connected. Mouth-to-ear: tone-burst onsets, every burst from ` +
+        `1 s after both connected, CLOCK_MONOTONIC on both ends (tgcall fed live, one 20 ms frame when due; ntgcalls EXTERNAL 10 ms frames)\n` +
+        `${formatImpairedTable(rows)}\n`,
+    );
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { calls: { type: 'string', default: '5' }, seconds: { type: 'string', default: '3' } } });
-  benchInterop(Math.max(1, Math.min(50, Number(values.calls))), Math.max(1, Math.min(60, Number(values.seconds)))).catch((err: unknown) => {
+  const { values } = parseArgs({
+    options: {
+      calls: { type: 'string', default: '5' },
+      seconds: { type: 'string', default: '3' },
+      'impaired-calls': { type: 'string', default: '5' },
+      'impaired-seconds': { type: 'string', default: '8' },
+      only: { type: 'string' },
+    },
+  });
+  const clamp = (v: string, lo: number, hi: number): number => Math.max(lo, Math.min(hi, Number(v) || lo));
+  const only = values.only === 'clean' || values.only === 'impaired' ? values.only : undefined;
+  benchInterop({
+    calls: clamp(values.calls, 1, 50),
+    seconds: clamp(values.seconds, 1, 60),
+    impairedCalls: clamp(values['impaired-calls'], 1, 50),
+    impairedSeconds: clamp(values['impaired-seconds'], 3, 60),
+    ...(only ? { only } : {}),
+  }).catch((err: unknown) => {
     process.stderr.write(`${String(err)}\n`);
     process.exitCode = 1;
   });

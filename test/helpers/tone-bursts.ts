@@ -116,7 +116,7 @@ export function matchBursts(onsets: readonly { earMs: number; code: number }[], 
     if (Math.abs(mouthMs(k + codes) - estimate) < Math.abs(mouthMs(k) - estimate)) k += codes;
     if (k < 0 || k <= lastK) continue;
     const latency = o.earMs - mouthMs(k);
-    if (latency < 0) continue;
+    if (!(latency >= 0)) continue; // before its burst was sent, or a burst never sent (NaN)
     out.push({ k, mouthMs: mouthMs(k), earMs: o.earMs, latencyMs: latency });
     expected = latency;
     lastK = k;

@@ -83,12 +83,31 @@ export async function createNetns(options: NetnsOptions = {}): Promise<Netns> {
   }
   const createMs = performance.now() - started;
 
+  return { ...handle(name), hostAddress, peerAddress, hostSide, createMs };
+}
+
+/** A namespace with only `lo` (up): the caller brings its own interface (impairment-relay.ts). */
+export type BareNetns = Pick<Netns, 'name' | 'spawn' | 'exec' | 'remove'>;
+
+export async function createBareNetns(): Promise<BareNetns> {
+  installExitHook();
+  await removeStaleNetns();
+  sequence += 1;
+  const name = `${NAME_PREFIX}-${process.pid}-${sequence}`;
+  await ip(['netns', 'add', name]);
+  live.add(name);
+  try {
+    await ip(['-n', name, 'link', 'set', 'lo', 'up']);
+  } catch (err) {
+    await deleteNetns(name);
+    throw err;
+  }
+  return handle(name);
+}
+
+function handle(name: string): BareNetns {
   return {
     name,
-    hostAddress,
-    peerAddress,
-    hostSide,
-    createMs,
     spawn(command, args, spawnOptions = {}) {
       return spawn('ip', ['netns', 'exec', name, command, ...args], spawnOptions);
     },
@@ -137,7 +156,7 @@ async function deleteNetns(name: string): Promise<void> {
 }
 
 /** A 10.77.x.0/24 not yet used in our own namespace (only matters with `hostSide`). */
-async function freeHostSubnet(): Promise<number> {
+export async function freeHostSubnet(): Promise<number> {
   const used = await run('ip', ['-4', '-o', 'addr', 'show'], IP_TIMEOUT_MS);
   for (let attempt = 0; attempt < 64; attempt += 1) {
     const x = randomInt(1, 255);
@@ -171,7 +190,8 @@ function installExitHook(): void {
   });
 }
 
-function ip(args: readonly string[], stdinLines?: readonly string[]): Promise<string> {
+/** Runs `ip args` (bounded by a timeout); `stdinLines` for `-batch -`. */
+export function ip(args: readonly string[], stdinLines?: readonly string[]): Promise<string> {
   return run('ip', args, IP_TIMEOUT_MS, stdinLines ? stdinLines.join('\n') + '\n' : undefined);
 }
 

@@ -14,7 +14,17 @@ import type { NtgcallsVersion } from './prereqs.js';
 export interface PairOptions {
   callerVersion: NtgcallsVersion;
   calleeVersion: NtgcallsVersion;
-  netns: Netns;
+  /** Where the caller runs (and the callee, without `calleeNetns`). */
+  netns: Pick<Netns, 'spawn'>;
+  /**
+   * Where the callee runs. Two peers in one namespace talk through `lo`; give each its own end
+   * of an impaired link (impairment-relay.ts) to put a network between them.
+   */
+  calleeNetns?: Pick<Netns, 'spawn'>;
+  /** Latency probes instead of tones (ntgcalls-peer.ts `capture: 'bursts'`, `playback: 'timed'`). */
+  probes?: boolean;
+  /** Each peer ends itself after this long (default 60 s). */
+  maxLifetimeS?: number;
   /** Directory for the recordings (`<label>-caller.raw`, `<label>-callee.raw`). */
   dir: string;
   label?: string;
@@ -69,10 +79,10 @@ export async function startNtgcallsPair(options: PairOptions): Promise<NtgcallsP
     caller: join(options.dir, `${label}-caller.raw`),
     callee: join(options.dir, `${label}-callee.raw`),
   };
-  const common = { netns: options.netns, verbose: options.verbose ?? false, ...(options.logger ? { logger: options.logger } : {}) };
+  const common = { verbose: options.verbose ?? false, ...(options.logger ? { logger: options.logger } : {}) };
   const started = await Promise.allSettled([
-    NtgcallsPeer.start({ ...common, version: options.callerVersion, name: `caller(${options.callerVersion})` }),
-    NtgcallsPeer.start({ ...common, version: options.calleeVersion, name: `callee(${options.calleeVersion})` }),
+    NtgcallsPeer.start({ ...common, netns: options.netns, version: options.callerVersion, name: `caller(${options.callerVersion})` }),
+    NtgcallsPeer.start({ ...common, netns: options.calleeNetns ?? options.netns, version: options.calleeVersion, name: `callee(${options.calleeVersion})` }),
   ]);
   const [first, second] = started;
   if (first?.status !== 'fulfilled' || second?.status !== 'fulfilled') {
@@ -122,7 +132,8 @@ export async function startNtgcallsPair(options: PairOptions): Promise<NtgcallsP
 
   const base = {
     toneSeconds: options.toneSeconds ?? 5,
-    maxLifetimeS: 60,
+    maxLifetimeS: options.maxLifetimeS ?? 60,
+    ...(options.probes ? ({ capture: 'bursts', playback: 'timed' } as const) : {}),
     ...(options.versions ? { versions: options.versions } : {}),
     ...(options.p2pAllowed !== undefined ? { p2pAllowed: options.p2pAllowed } : {}),
   };

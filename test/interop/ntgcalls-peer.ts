@@ -18,7 +18,7 @@ export type PeerConnectionState = 'CONNECTING' | 'CONNECTED' | 'FAILED' | 'TIMEO
 export interface NtgcallsPeerOptions {
   version: NtgcallsVersion;
   /** Spawn inside this namespace; omitted = the test's own namespace. */
-  netns?: Netns;
+  netns?: Pick<Netns, 'spawn'>;
   /** Label used in error messages. */
   name?: string;
   /** ntgcalls/webrtc DEBUG logs (decrypted signaling JSON) on the peer's stderr. */
@@ -69,6 +69,13 @@ export interface PeerInit {
   p2pAllowed?: boolean;
   /** 3.x custom_parameters JSON (e.g. `{"network_standalone_reflectors":true}`); ignored by 2.2.x. */
   customParameters?: Record<string, unknown>;
+  /**
+   * Latency probes (latency_probe.py): 'bursts' sends test/helpers/tone-bursts.ts's signal in real
+   * time, hand-over times in `<rxPath>.mouth`; 'timed' records what is played out with its times
+   * in `<rxPath>.ear`. Default 'file' both (the tone file, the raw recording).
+   */
+  capture?: 'file' | 'bursts';
+  playback?: 'file' | 'timed';
 }
 
 interface Timed {
@@ -264,6 +271,8 @@ export class NtgcallsPeer extends EventEmitter<NtgcallsPeerEvents> {
     }
     if (init.p2pAllowed !== undefined) msg.p2p_allowed = init.p2pAllowed;
     if (init.customParameters) msg.custom_parameters = init.customParameters;
+    if (init.capture) msg.capture = init.capture;
+    if (init.playback) msg.playback = init.playback;
     if (init.dh) {
       msg.g = init.dh.g;
       msg.p = b64(init.dh.p);

@@ -28,6 +28,10 @@ export interface NtgcallsPhoneOptions {
    * (default: no server, p2p allowed). A test gives the same servers the fake Telegram hands out.
    */
   readonly network?: Pick<PeerInit, 'servers' | 'p2pAllowed' | 'customParameters'>;
+  /** Send and record the latency probes instead of the tone (ntgcalls-peer.ts `capture`/`playback`). */
+  readonly probes?: boolean;
+  /** The peer ends itself after this long (default 60 s). */
+  readonly maxLifetimeS?: number;
 }
 
 export interface NtgcallsPhoneEvents {
@@ -158,7 +162,8 @@ export class NtgcallsPhone extends EventEmitter<NtgcallsPhoneEvents> {
 
   private initCommon(): Omit<PeerInit, 'role' | 'uid' | 'dh'> {
     const o = this.options;
-    return { versions: o.versions, toneHz: o.toneHz, toneSeconds: o.toneSeconds ?? 5, rxPath: o.rxPath, maxLifetimeS: 60, ...o.network };
+    const probes = o.probes ? ({ capture: 'bursts', playback: 'timed' } as const) : {};
+    return { versions: o.versions, toneHz: o.toneHz, toneSeconds: o.toneSeconds ?? 5, rxPath: o.rxPath, maxLifetimeS: o.maxLifetimeS ?? 60, ...o.network, ...probes };
   }
 
   private async dhConfig(): Promise<{ g: number; p: Uint8Array; random: Uint8Array }> {

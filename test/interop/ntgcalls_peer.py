@@ -10,11 +10,15 @@ Ops
   init      {role: caller|callee, rx_path, uid=1, versions=["9.0.0","8.0.0"], tone_hz=440,
              tone_seconds=5, tone_path?, sample_rate=48000, channels=1, max_lifetime_s=60,
              stats_interval_s=1, g?, p?, random?, servers=[], p2p_allowed=true,
-            custom_parameters?}
+             custom_parameters?, capture=file|bursts, playback=file|timed}
             create_p2p_call, tone file -> CAPTURE (FILE). With g and p (+ optional 256-byte
             server `random`) a caller emits `request` at once. `servers` are RTCServer fields
             {id, ipv4, ipv6="", port, username?, password?, turn=true, stun=false, tcp=false,
-            peer_tag? (base64)}: with peer_tag, ntgcalls makes it a Telegram reflector.
+            peer_tag? (base64)}: with peer_tag, ntgcalls makes it a Telegram reflector. Latency
+            probes (latency_probe.py, 48 kHz mono only): capture=bursts pushes the tone-burst
+            signal through EXTERNAL from connect_p2p on, with the hand-over times in
+            <rx_path>.mouth; playback=timed takes the received audio through EXTERNAL/on_frames
+            into rx_path, times in <rx_path>.ear.
   request   {g_a_hash}            callee: init_exchange -> `accept`
   accepted  {g_b}                 caller: exchange_keys -> `confirm`, [`emojis`], connect
   confirm   {g_a, fingerprint}    callee: exchange_keys (checks hash and fingerprint) -> `keyed`,
@@ -61,6 +65,8 @@ import time
 from typing import Any, Callable, Optional
 
 import ntgcalls
+
+import latency_probe
 
 log = logging.getLogger("ntgcalls_peer")
 
@@ -152,6 +158,10 @@ class Peer:
         self._emoji_lock = threading.Lock()
         self._ntg_lock = asyncio.Lock()
         self._emojis_sent = ""
+        self.capture_mode = "file"
+        self.playback_mode = "file"
+        self.timed: Optional[latency_probe.TimedPlayback] = None
+        self.push_task: Optional[asyncio.Task] = None
         self._register_callbacks()
 
     # ---- callbacks (ntgcalls threads). Never raise: an exception here aborts the process. ----
@@ -175,6 +185,12 @@ class Peer:
         self.ntg.on_stream_end(self._guard("stream_end", self._on_stream_end))
         if hasattr(self.ntg, "on_update_emojis"):
             self.ntg.on_update_emojis(self._guard("emojis", self._on_emojis))
+        self.ntg.on_frames(self._guard("frames", self._on_frames))
+
+    def _on_frames(self, uid: int, mode: Any, device: Any, frames: Any) -> None:
+        # On the audio thread, every 10 ms: only timestamp and store (latency_probe.TimedPlayback).
+        if self.timed is not None and mode == ntgcalls.StreamMode.PLAYBACK and device == ntgcalls.StreamDevice.MICROPHONE:
+            self.timed.on_frames(frames)
 
     def _on_signal(self, uid: int, data: bytes) -> None:
         # Called serialized on ntgcalls' update thread, so emitting here keeps the order.
@@ -341,14 +357,22 @@ class Peer:
         watchdog = threading.Timer(self.max_lifetime_s + 10.0, lambda: os._exit(4))
         watchdog.daemon = True
         watchdog.start()
+        self.capture_mode = str(msg.get("capture", "file"))
+        self.playback_mode = str(msg.get("playback", "file"))
+        if self.capture_mode not in ("file", "bursts") or self.playback_mode not in ("file", "timed"):
+            raise ValueError("capture must be file|bursts, playback file|timed")
+        if (self.capture_mode, self.playback_mode) != ("file", "file") and (rate, channels) != (48000, 1):
+            raise ValueError("latency probes need 48 kHz mono")
         tone_hz = float(msg.get("tone_hz", 440.0))
         tone_seconds = float(msg.get("tone_seconds", 5.0))
-        write_tone(self.tone_path, tone_hz, tone_seconds, rate, channels)
+        if self.capture_mode == "file":
+            write_tone(self.tone_path, tone_hz, tone_seconds, rate, channels)
+        else:
+            self.tone_path = ""
         await self._ntg("create_p2p_call", self.uid)
         self.initialized = True
-        await self._ntg("set_stream_sources", 
-            self.uid, ntgcalls.StreamMode.CAPTURE, self._media(self.tone_path)
-        )
+        capture = self._media(self.tone_path, external=self.capture_mode == "bursts")
+        await self._ntg("set_stream_sources", self.uid, ntgcalls.StreamMode.CAPTURE, capture)
         if "g" in msg and "p" in msg:
             # `random` is messages.getDhConfig's server randomness (256 bytes, XORed into the secret).
             random = unb64(msg["random"], "random") if "random" in msg else os.urandom(256)
@@ -375,12 +399,18 @@ class Peer:
             bool(x.get("tcp", False)), tag,
         )
 
-    def _media(self, path: str) -> Any:
+    def _media(self, path: str, external: bool = False) -> Any:
         # Every argument given: 3.x declares no defaults; 2.2.x accepts the same positional form.
-        audio = ntgcalls.AudioDescription(
-            ntgcalls.MediaSource.FILE, self.cfg["rate"], self.cfg["channels"], path, False
-        )
+        source = ntgcalls.MediaSource.EXTERNAL if external else ntgcalls.MediaSource.FILE
+        audio = ntgcalls.AudioDescription(source, self.cfg["rate"], self.cfg["channels"], path, False)
         return ntgcalls.MediaDescription(audio, None, None, None)
+
+    async def _send_external(self, frame: bytes) -> None:
+        try:
+            data = ntgcalls.FrameData()
+        except TypeError:
+            data = ntgcalls.FrameData(0, 0, 0, 0)  # 2.2.x: no default constructor
+        await self._ntg("send_external_frame", self.uid, ntgcalls.StreamDevice.MICROPHONE, frame, data)
 
     async def op_request(self, msg: dict) -> None:
         if self.role != "callee" or self.dh is None:
@@ -429,7 +459,16 @@ class Peer:
         self.p2p_connected = True
         connect_ms = (time.monotonic() - self.connect_started) * 1000.0
         # Received audio lands in the PLAYBACK microphone slot; set after connect_p2p (§1.4).
-        await self._ntg("set_stream_sources", self.uid, ntgcalls.StreamMode.PLAYBACK, self._media(self.rx_path))
+        if self.playback_mode == "timed":
+            self.timed = latency_probe.TimedPlayback(self.rx_path)
+            await self._ntg("set_stream_sources", self.uid, ntgcalls.StreamMode.PLAYBACK, self._media("", external=True))
+        else:
+            await self._ntg("set_stream_sources", self.uid, ntgcalls.StreamMode.PLAYBACK, self._media(self.rx_path))
+        if self.capture_mode == "bursts":
+            # Continuous outbound audio from the start, as a microphone would (§1.4, issue #44 hint).
+            self.push_task = asyncio.create_task(
+                latency_probe.push_bursts(self._send_external, self.rx_path + ".mouth", lambda: self.finishing or self.dead.is_set())
+            )
         self.out.emit(
             "started",
             connect_p2p_ms=round(connect_ms, 3),
@@ -525,6 +564,10 @@ class Peer:
                 await asyncio.wait_for(self._ntg("stop", self.uid), timeout=5.0)
             except Exception as exc:  # noqa: BLE001 - ConnectionNotFound after auto-removal is fine
                 log.debug("stop: %r", exc)
+        if self.push_task is not None:
+            self.push_task.cancel()
+        if self.timed is not None:
+            self.timed.close()
         usage = resource.getrusage(resource.RUSAGE_SELF)
         rx_bytes = self._rx_bytes()
         frame = 2 * self.cfg.get("channels", 1) if self.cfg else 2
