@@ -120,6 +120,26 @@ describe('media session (real timers)', () => {
     expect(s.getStats().received.invalid).toBe(1);
   });
 
+  it('live input is never paused and its backlog is cut; play() paces and keeps everything', async () => {
+    const sink: MediaSink = { sendRtp: () => undefined, sendRtcp: () => undefined };
+    const live = new MediaSession({ ssrc: 3, payloadType: 111 }, sink);
+    const paced = new MediaSession({ ssrc: 4, payloadType: 111, inputHighWaterMs: 100 }, sink);
+    live.start();
+    paced.start();
+    const tone = new ToneGenerator({ frequency: 440 });
+    // 800 ms at once, as a source that stalled and caught up: the write completes at once.
+    await new Promise<void>((resolve, reject) => live.input.write(samplesToBuffer(tone.next(48 * 800)), (err) => (err ? reject(err) : resolve())));
+    const playing = paced.play([tone.next(48 * 800)]);
+    await sleep(700); // more than one 500 ms backlog window
+    expect(live.queuedInputMs).toBeLessThanOrEqual(40);
+    expect(live.getStats().sent.liveCuts).toBeGreaterThanOrEqual(1);
+    expect(live.getStats().sent.inputDroppedMs).toBeGreaterThan(200); // what the window had not sent yet
+    await playing; // resolves once the rest fits under the high-water mark
+    expect(paced.getStats().sent).toMatchObject({ inputDroppedMs: 0, liveCuts: 0 });
+    live.close();
+    paced.close();
+  });
+
   it('rejects stereo PCM with a dangling sample and ignores writes after close', async () => {
     const s = new MediaSession({ ssrc: 1, payloadType: 111, channels: 2 }, { sendRtp: () => undefined, sendRtcp: () => undefined });
     expect(() => s.pushFrame(new Int16Array(3))).toThrow(MediaError);
