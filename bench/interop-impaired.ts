@@ -4,7 +4,8 @@
  * namespaces — tgcall in this process on one end, or an ntgcalls peer; an ntgcalls peer on the
  * other. Per row: connect time (keys agreed → both sides connected, p50/p90) and mouth-to-ear
  * latency both ways (tone-burst probes, p50/p90 over every burst from 1 s after both connected).
- * Prints figures; asserts nothing. Needs root and the ntgcalls virtualenvs.
+ * Prints figures; asserts nothing. Needs root and the ntgcalls virtualenvs. IMPAIRED_DEBUG=1
+ * prints tgcall's media stats after each call, =2 also its jitter buffer twice a second.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
