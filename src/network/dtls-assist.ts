@@ -14,7 +14,12 @@
  *    a little later; the peer's record layer drops the copy as a replay when the first arrived
  *    (RFC 6347 §4.1.2.6), and uses it when the first was lost.
  *
- * Both stop when the handshake is over (`finish()`) or after `activeForMs`.
+ * 3. **Ignored retransmissions.** OpenSSL does not answer a peer that repeats its flight (the
+ *    sign that our last flight was lost); it only resends on its own timer. When a handshake
+ *    message the peer already sent arrives again, the edge resends our last flight at once (at
+ *    most every `flightReplayGapMs`), as RFC 6347 §4.2.4 has an implementation do.
+ *
+ * All stop when the handshake is over (`finish()`) or after `activeForMs`.
  */
 
 /** RFC 7983 demultiplexing: DTLS records start with 20..63. */
@@ -36,11 +41,27 @@ function isHandshakeFlight(data: Uint8Array): boolean {
   return data.length >= 13 && (data[0] === CONTENT_HANDSHAKE || data[0] === CONTENT_CHANGE_CIPHER_SPEC);
 }
 
+/**
+ * Which handshake message a plaintext (epoch 0) record carries: msg_type, message_seq and
+ * fragment_offset (RFC 6347 §4.2.2). A retransmission has the same key and a new record sequence.
+ */
+function handshakeKey(data: Uint8Array): number | undefined {
+  if (data.length < 25 || data[0] !== CONTENT_HANDSHAKE || data[3] !== 0 || data[4] !== 0) return undefined;
+  const type = data[13]!;
+  const messageSeq = (data[17]! << 8) | data[18]!;
+  const offset = (data[19]! << 16) | (data[20]! << 8) | data[21]!;
+  return type * 2 ** 40 + messageSeq * 2 ** 24 + offset;
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+
 export interface DtlsAssistOptions {
   /** When the kept ClientHello is handed to libjuice again, after it first arrived. */
   readonly replayDelaysMs?: readonly number[];
   /** How long after a handshake record it is sent again. */
   readonly duplicateDelayMs?: number;
+  /** Our last flight is resent on a peer retransmission at most this often. */
+  readonly flightReplayGapMs?: number;
   /** Nothing is repaired later than this after the first DTLS record seen. */
   readonly activeForMs?: number;
 }
@@ -60,6 +81,9 @@ interface Scheduled<R> {
 }
 
 const MAX_SCHEDULED = 32;
+/** Records kept of our last flight (a DTLS 1.2 flight is at most ~6 records). */
+const MAX_FLIGHT = 8;
+const MAX_SEEN = 32;
 
 export class DtlsAssist<R> {
   private readonly replayDelaysMs: readonly number[];
@@ -69,23 +93,44 @@ export class DtlsAssist<R> {
   private engineSpoke = false;
   private firstSeenAt: number | undefined;
   private done = false;
-  /** Copies handed to libjuice and sent to the peer, for stats. */
+  private readonly flightReplayGapMs: number;
+  /** Handshake messages the peer sent (epoch 0), to recognise its retransmissions. */
+  private readonly seen = new Set<number>();
+  /** Our last flight: the handshake records libjuice sent since the peer's last new message. */
+  private flight: { readonly route: R; readonly data: Uint8Array }[] = [];
+  private flightComplete = false;
+  private lastFlightReplay = Number.NEGATIVE_INFINITY;
+  /** Copies handed to libjuice and sent to the peer, and flights resent, for stats. */
   replayed = 0;
   duplicated = 0;
+  flightsResent = 0;
 
   constructor(options: DtlsAssistOptions = {}) {
     this.replayDelaysMs = options.replayDelaysMs ?? [30, 100, 250, 500];
     this.duplicateDelayMs = options.duplicateDelayMs ?? 40;
     this.activeForMs = options.activeForMs ?? 15_000;
+    this.flightReplayGapMs = options.flightReplayGapMs ?? 100;
   }
 
-  /** A datagram from the peer on its way to libjuice. */
-  inbound(route: R, data: Uint8Array, now: number): void {
-    if (!this.watching(data, now) || this.engineSpoke || !isDtlsClientHello(data)) return;
+  /**
+   * A datagram from the peer on its way to libjuice. Returns our last flight when the datagram
+   * is a retransmission of the peer's (send it again now), else nothing.
+   */
+  inbound(route: R, data: Uint8Array, now: number): readonly { readonly route: R; readonly data: Uint8Array }[] {
+    if (!this.watching(data, now)) return NONE;
+    const key = handshakeKey(data);
+    if (key !== undefined) {
+      if (this.seen.has(key)) return this.resendFlight(now);
+      if (this.seen.size < MAX_SEEN) this.seen.add(key);
+      // A new message from the peer: whatever libjuice sends next is a new flight.
+      this.flightComplete = true;
+    }
+    if (this.engineSpoke || !isDtlsClientHello(data)) return NONE;
     // A newer ClientHello (a retransmission) replaces the kept one and restarts the replays.
     this.scheduled = this.scheduled.filter((s) => s.direction !== 'engine');
     const copy = Uint8Array.from(data);
     for (const delay of this.replayDelaysMs) this.schedule({ at: now + delay, route, data: copy, direction: 'engine' });
+    return NONE;
   }
 
   /** A datagram from libjuice on its way to the peer. */
@@ -95,13 +140,29 @@ export class DtlsAssist<R> {
       this.engineSpoke = true;
       this.scheduled = this.scheduled.filter((s) => s.direction !== 'engine');
     }
-    if (isHandshakeFlight(data)) this.schedule({ at: now + this.duplicateDelayMs, route, data: Uint8Array.from(data), direction: 'peer' });
+    if (!isHandshakeFlight(data)) return;
+    const copy = Uint8Array.from(data);
+    this.schedule({ at: now + this.duplicateDelayMs, route, data: copy, direction: 'peer' });
+    if (this.flightComplete) {
+      this.flight = [];
+      this.flightComplete = false;
+    }
+    if (this.flight.length < MAX_FLIGHT) this.flight.push({ route, data: copy });
   }
 
   /** The handshake is over (media flows): nothing more to repair. */
   finish(): void {
     this.done = true;
     this.scheduled = [];
+    this.flight = [];
+    this.seen.clear();
+  }
+
+  private resendFlight(now: number): readonly { readonly route: R; readonly data: Uint8Array }[] {
+    if (this.flight.length === 0 || now - this.lastFlightReplay < this.flightReplayGapMs) return NONE;
+    this.lastFlightReplay = now;
+    this.flightsResent++;
+    return this.flight;
   }
 
   tick(now: number): DtlsAssistOutput<R> {

@@ -328,8 +328,8 @@ export class PathMux {
     return this.relays;
   }
 
-  dtlsRepairs(): { readonly replayed: number; readonly duplicated: number } {
-    return { replayed: this.dtls.replayed, duplicated: this.dtls.duplicated };
+  dtlsRepairs(): { readonly replayed: number; readonly duplicated: number; readonly flightsResent: number } {
+    return { replayed: this.dtls.replayed, duplicated: this.dtls.duplicated, flightsResent: this.dtls.flightsResent };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -353,7 +353,11 @@ export class PathMux {
     if (route.kind === 'reflector' && this.credentials && isStunPacket(data)) {
       payload = fixZeroTiebreaker(data, this.credentials.pwd, this.options.tiebreaker) ?? data;
     }
-    this.dtls.inbound(route.id, payload, now);
+    // The peer repeating its flight: ours was lost, and OpenSSL would wait for its 1 s timer.
+    for (const again of this.dtls.inbound(route.id, payload, now)) {
+      const r = this.routes.byRouteId(again.route);
+      if (r) this.sendOver(r, again.data, now, out);
+    }
     if (route.proxyPort !== undefined && this.engine) {
       out.push({ kind: 'engine', route: route.id, data: payload });
     } else if (route.pending.length < MAX_PENDING_PER_ROUTE) {

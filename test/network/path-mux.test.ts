@@ -241,7 +241,32 @@ describe('PathMux: a peer that moves', () => {
   });
 });
 
+/** A plaintext DTLS 1.2 handshake record (RFC 6347 §4.1, §4.2.2). */
+function handshakeRecord(type: number, recordSeq: number, messageSeq: number, bodyLength = 40): Uint8Array {
+  const b = new Uint8Array(13 + 12 + bodyLength);
+  b.set([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, recordSeq >> 8, recordSeq & 0xff, (12 + bodyLength) >> 8, (12 + bodyLength) & 0xff]);
+  b.set([type, 0, 0, bodyLength, messageSeq >> 8, messageSeq & 0xff, 0, 0, 0, 0, 0, bodyLength], 13);
+  return b;
+}
+
 describe('PathMux: DTLS repairs', () => {
+  it('resends our last flight at once when the peer repeats its own (ours was lost)', () => {
+    const { mux, bind } = readyMux();
+    const route = of(bind(mux.addRemoteCandidate('candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host')), 'open-proxy')[0]!.route;
+    mux.fromNetwork('direct4', handshakeRecord(1, 0, 0), PEER, 100); // ClientHello
+    const serverHello = handshakeRecord(2, 0, 0);
+    const certificate = handshakeRecord(11, 1, 1);
+    mux.fromEngine(route, serverHello, ENGINE, 101);
+    mux.fromEngine(route, certificate, ENGINE, 102);
+    // the same ClientHello again, in a new record: the peer did not get our flight
+    const again = of(mux.fromNetwork('direct4', handshakeRecord(1, 1, 0), PEER, 300), 'net');
+    expect(again.map((o) => o.data)).toEqual([serverHello, certificate]);
+    // not twice within 100 ms; a new message of the peer starts our next flight
+    expect(of(mux.fromNetwork('direct4', handshakeRecord(1, 2, 0), PEER, 350), 'net')).toEqual([]);
+    mux.fromNetwork('direct4', handshakeRecord(16, 3, 1), PEER, 400); // ClientKeyExchange
+    expect(mux.dtlsRepairs().flightsResent).toBe(1);
+  });
+
   it('hands the peer ClientHello to libjuice again until libjuice answers, and repeats handshake records', () => {
     const { mux, bind } = readyMux();
     const route = of(bind(mux.addRemoteCandidate('candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host')), 'open-proxy')[0]!.route;
