@@ -34,7 +34,7 @@ import {
   type IceCandidate,
 } from './ice-candidate.js';
 import type { RelayPath, RelayPeer, RelayStep } from './relay-path.js';
-import { MAX_PENDING_PER_ROUTE, RouteTable, type Route, type RouteKind } from './route-table.js';
+import { MAX_PENDING_PER_ROUTE, peerKey, RouteTable, type Route, type RouteKind } from './route-table.js';
 import { isStunPacket } from './stun.js';
 
 export interface PathMuxOptions {
@@ -242,9 +242,7 @@ export class PathMux {
         this.onDirectStep(direct, stun, out);
         return out;
       }
-      const route = this.routes.get(socket, endpointKey(from));
-      if (route) this.toEngine(route, data, now, out);
-      else this.fromUnknown(socket, 'direct', from, data, now, out);
+      this.fromPeer(socket, 'direct', from, data, now, out);
       return out;
     }
     const relay = this.relays.get(socket);
@@ -367,21 +365,39 @@ export class PathMux {
     }
   }
 
+  /** A datagram from the peer's side of `path`: to its route, or to the route it moves. */
+  private fromPeer(path: string, kind: RouteKind, peer: RelayPeer, data: Uint8Array, now: number, out: MuxOutput[]): void {
+    const route = this.routes.get(path, peerKey(peer));
+    if (!route) return this.fromUnknown(path, kind, peer, data, now, out);
+    // The peer's new address may have a route already — a candidate it signalled after its change
+    // (ntgcalls re-gathers and signals at once, network-change.md p1), or a check that came before
+    // the old route had been silent long enough. libjuice will not switch to it once it has
+    // nominated a pair (network-change.md rule 7), so the route libjuice uses moves there, as for
+    // an address never seen. Only STUN on a route libjuice does not send media on gets this look.
+    if (route.lastMediaOut < now - ACTIVE_WITHIN_MS && isStunPacket(data) && this.moveTo(path, peer, data, now, out)) return;
+    this.toEngine(route, data, now, out);
+  }
+
+  /** Moves libjuice's route on `path` to `peer` when it has been silent and `data` is a verified check; true when it did. */
+  private moveTo(path: string, peer: RelayPeer, data: Uint8Array, now: number, out: MuxOutput[]): boolean {
+    const active = this.routes.active(now, ACTIVE_WITHIN_MS, path);
+    if (!active || now - active.lastIn < this.moveAfterSilenceMs || !this.credentials) return false;
+    if (!verifyIceRequest(data, this.credentials.ufrag, this.credentials.pwd).ok) return false;
+    const before = describePeer(active.peer);
+    this.routes.repoint(active, peer);
+    this.moves++;
+    out.push({ kind: 'event', event: { type: 'peer-moved', path, from: before, to: describePeer(peer) } });
+    this.toEngine(active, data, now, out);
+    return true;
+  }
+
   /** A datagram from a peer address (or reflector port) with no route yet. */
   private fromUnknown(path: string, kind: RouteKind, peer: RelayPeer, data: Uint8Array, now: number, out: MuxOutput[]): void {
     if (!this.engineReady || !this.credentials) return this.drop('early');
     if (!isStunPacket(data)) return this.drop('unknown-source');
     const check = verifyIceRequest(data, this.credentials.ufrag, this.credentials.pwd);
     if (!check.ok) return this.drop('unverified-check');
-    const active = this.routes.active(now, ACTIVE_WITHIN_MS, path);
-    if (active && now - active.lastIn >= this.moveAfterSilenceMs) {
-      const before = describePeer(active.peer);
-      this.routes.repoint(active, peer);
-      this.moves++;
-      out.push({ kind: 'event', event: { type: 'peer-moved', path, from: before, to: describePeer(peer) } });
-      this.toEngine(active, data, now, out);
-      return;
-    }
+    if (this.moveTo(path, peer, data, now, out)) return;
     const typePreference = check.priority !== undefined ? check.priority >>> 24 : TYPE_PREFERENCE.prflx;
     const route = this.addRoute(path, kind, peer, 'learned', Math.min(typePreference, LOCAL_TYPE_PREFERENCE[kind]) << 24, 'prflx', out);
     if (route) this.toEngine(route, data, now, out);
@@ -454,12 +470,9 @@ export class PathMux {
     this.emitWire(id, step.wire, out);
     for (const event of step.events) {
       switch (event.kind) {
-        case 'data': {
-          const route = this.routes.get(id, typeof event.peer === 'number' ? event.peer : endpointKey(event.peer));
-          if (route) this.toEngine(route, event.payload, now, out);
-          else this.fromUnknown(id, relay.kind, event.peer, event.payload, now, out);
+        case 'data':
+          this.fromPeer(id, relay.kind, event.peer, event.payload, now, out);
           break;
-        }
         case 'ready':
           out.push({ kind: 'event', event: { type: 'relay-ready', path: id, server: relay.server } });
           if (event.candidate && !(relay.kind === 'reflector' && this.options.standaloneReflectors)) this.addLocal(event.candidate, out);

@@ -126,12 +126,18 @@ export class RouteTable {
     this.byPort.set(port, route);
   }
 
-  /** The peer moved: the same route (and proxy, so libjuice sees no change) now leads to `peer`. */
+  /**
+   * The peer moved: the same route (and proxy, so libjuice sees no change) now leads to `peer`.
+   * A route `peer` already had keeps its proxy and still sends there, but the peer's datagrams
+   * now arrive on the moved route.
+   */
   repoint(route: Route, peer: RelayPeer): void {
     const forPath = this.byPath.get(route.path);
     forPath?.delete(route.key);
     route.peer = peer;
     route.key = peerKey(peer);
+    const other = forPath?.get(route.key);
+    if (other && other !== route) other.key = `detached ${other.id}`;
     forPath?.set(route.key, route);
   }
 

@@ -239,6 +239,41 @@ describe('PathMux: a peer that moves', () => {
     expect(of(outs, 'open-proxy')).toHaveLength(1);
     expect(mux.moves).toBe(0);
   });
+
+  // Found by test/interop/network-change*.test.ts: a peer's first check from its new address can
+  // come before its old route has been silent for 1 s, and ntgcalls signals its new candidate
+  // before checking from it. Either way the new address has a route of its own before the move.
+  it('still moves once the first route is silent when the new address already has a route (an early check)', () => {
+    const { mux, route, bind } = connected();
+    mux.fromNetwork('direct4', RTP, PEER, 1500);
+    mux.fromEngine(route, RTP, ENGINE, 1500);
+    const early = of(bind(mux.fromNetwork('direct4', check(), MOVED, 1600)), 'open-proxy')[0]!.route;
+    expect(early).not.toBe(route);
+    mux.fromEngine(route, RTP, ENGINE, 2600); // libjuice stays on its nominated route
+    expect(mux.fromNetwork('direct4', RTP, MOVED, 2650).map((o) => o.kind)).toEqual(['engine']); // media moves nothing
+    expect(mux.moves).toBe(0);
+    const outs = mux.fromNetwork('direct4', check(), MOVED, 2700);
+    expect(of(outs, 'event')[0]?.event).toMatchObject({ type: 'peer-moved', from: '10.0.0.2:5000', to: '10.0.0.4:6000' });
+    expect(of(outs, 'engine')[0]?.route).toBe(route);
+    expect(of(mux.fromEngine(route, RTP, ENGINE, 2750), 'net')[0]?.to).toEqual(MOVED);
+    expect(of(mux.fromNetwork('direct4', RTP, MOVED, 2760), 'engine')[0]?.route).toBe(route);
+    expect(mux.moves).toBe(1);
+  });
+
+  it('moves to an address the peer signalled after connecting, on a verified check from it', () => {
+    const { mux, route, bind } = connected();
+    const signalled = of(bind(mux.addRemoteCandidate('candidate:2 1 udp 2122260223 10.0.0.4 6000 typ host')), 'open-proxy')[0]!.route;
+    expect(signalled).not.toBe(route);
+    mux.fromEngine(route, RTP, ENGINE, 2500);
+    // a forged check on that route reaches libjuice (which refuses it) but moves nothing
+    expect(of(mux.fromNetwork('direct4', check({ pwd: 'forgedpasswordforgedpassword' }), MOVED, 2550), 'event')).toEqual([]);
+    expect(mux.moves).toBe(0);
+    const outs = mux.fromNetwork('direct4', check(), MOVED, 2600);
+    expect(of(outs, 'event')[0]?.event).toMatchObject({ type: 'peer-moved', to: '10.0.0.4:6000' });
+    expect(of(outs, 'engine')[0]?.route).toBe(route);
+    expect(of(mux.fromEngine(route, RTP, ENGINE, 2700), 'net')[0]?.to).toEqual(MOVED);
+    expect(mux.moves).toBe(1);
+  });
 });
 
 /** A plaintext DTLS 1.2 handshake record (RFC 6347 §4.1, §4.2.2). */
