@@ -24,30 +24,56 @@ export interface DirectStep {
 }
 
 const NOTHING: DirectStep = Object.freeze({ wire: Object.freeze([]), candidates: Object.freeze([]) });
+/** Host addresses named over a call at most (each network change may add some). */
+const MAX_HOST_ADDRESSES = 16;
 
 export class DirectPath {
   readonly id: string;
   readonly config: DirectPathConfig;
   private readonly bindings: StunBindingClient[];
   private readonly reflexive: Endpoint[] = [];
+  /** Every address our host candidates named so far, in order. */
+  private readonly hosts: string[];
 
   constructor(config: DirectPathConfig) {
     this.config = config;
     this.id = `direct${config.family}`;
     this.bindings = (config.stunServers ?? []).map((server) => new StunBindingClient({ server }));
+    this.hosts = config.hostAddresses.slice(0, MAX_HOST_ADDRESSES);
   }
 
   /** Our host candidates on this socket, IPv4 before IPv6, then in interface order. */
   hostCandidates(): IceCandidate[] {
-    return this.config.hostAddresses.map((address, i) => ({
+    return this.hosts.map((address, i) => this.hostCandidate(address, i));
+  }
+
+  /**
+   * The host's addresses now: candidates for those never named before. The socket is on the
+   * wildcard address, so after a network change it is reachable on the new address with the same
+   * port; a libwebrtc peer pairs its own new candidates only with candidates it was signalled
+   * (not with the peer-reflexive address it learned from our checks), so a peer that changes
+   * networks after us can only find us again through this candidate.
+   */
+  addressesNow(addresses: readonly string[]): IceCandidate[] {
+    const fresh: IceCandidate[] = [];
+    for (const address of addresses) {
+      if (this.hosts.includes(address) || this.hosts.length >= MAX_HOST_ADDRESSES) continue;
+      this.hosts.push(address);
+      fresh.push(this.hostCandidate(address, this.hosts.length - 1));
+    }
+    return fresh;
+  }
+
+  private hostCandidate(address: string, index: number): IceCandidate {
+    return {
       foundation: candidateFoundation('host', address),
       component: 1,
       transport: 'udp',
-      priority: candidatePriority(TYPE_PREFERENCE.host, 0xffff - i - (this.config.family === 6 ? 0x100 : 0)),
+      priority: candidatePriority(TYPE_PREFERENCE.host, 0xffff - index - (this.config.family === 6 ? 0x100 : 0)),
       address,
       port: this.config.localPort,
       type: 'host',
-    }));
+    };
   }
 
   start(now: number): DirectStep {
@@ -94,7 +120,7 @@ export class DirectPath {
       if (e.type !== 'mapped') continue;
       const mapped = e.mapped;
       // Behind no NAT the mapping is a host address: nothing new to tell the peer.
-      if (this.config.hostAddresses.includes(mapped.address) || this.reflexive.some((r) => sameEndpoint(r, mapped))) continue;
+      if (this.hosts.includes(mapped.address) || this.reflexive.some((r) => sameEndpoint(r, mapped))) continue;
       this.reflexive.push(mapped);
       candidates.push({
         foundation: candidateFoundation('srflx', mapped.address),

@@ -45,6 +45,12 @@ export interface NetworkEdgeOptions {
   readonly sink: NetworkEdgeSink;
   /** For tests: the host's interfaces (default `os.networkInterfaces()`). */
   readonly interfaces?: InterfaceTable;
+  /**
+   * Looks at the host's interfaces every `HOST_SCAN_MS` while the call runs, to signal host
+   * candidates for addresses that appear (a network change). Default `os.networkInterfaces` when
+   * the socket is on the wildcard address; `false`: never.
+   */
+  readonly scanInterfaces?: (() => InterfaceTable) | false;
 }
 
 export interface EdgeStats {
@@ -80,6 +86,8 @@ export interface NetworkEdgePort {
 }
 
 const now = (): number => performance.now();
+/** How often the host's addresses are looked at during a call (a new one is signalled). */
+const HOST_SCAN_MS = 2_000;
 /** A user-supplied server name that does not resolve in time is left out. */
 const RESOLVE_TIMEOUT_MS = 3_000;
 
@@ -127,6 +135,7 @@ export class NetworkEdge implements NetworkEdgePort {
   private engine: Endpoint | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
+  private scanTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
   /** A DTLS alert record went to the peer (libjuice closing); `farewell` waits for it. */
@@ -210,6 +219,16 @@ export class NetworkEdge implements NetworkEdgePort {
 
   start(): void {
     this.run(() => this.mux.start(now()));
+    const scan = this.options.scanInterfaces ?? (this.options.bindAddress === undefined ? networkInterfaces : false);
+    if (scan && this.options.allowDirect && !this.closed && !this.scanTimer) {
+      this.scanTimer = setInterval(() => {
+        this.guard(() => {
+          const hosts = hostAddresses(scan());
+          this.apply([...this.mux.hostAddresses(4, hosts.ipv4), ...this.mux.hostAddresses(6, hosts.ipv6)]);
+        });
+      }, HOST_SCAN_MS);
+      this.scanTimer.unref();
+    }
   }
 
   setLocalCredentials(ufrag: string, pwd: string): void {
@@ -294,6 +313,8 @@ export class NetworkEdge implements NetworkEdgePort {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.scanTimer) clearInterval(this.scanTimer);
+    this.scanTimer = undefined;
     const done: Promise<void>[] = [...this.binding];
     for (const socket of [...this.sockets.values(), ...this.proxies.values()]) done.push(closeSocket(socket));
     for (const stream of this.streams.values()) {

@@ -259,6 +259,18 @@ export class PathMux {
     return out;
   }
 
+  /**
+   * Our host's addresses of one family now (the adapter looks every few seconds): new ones are
+   * signalled as host candidates with the direct socket's port, as libwebrtc re-gathers and
+   * signals after a network change (network-change.md (1)).
+   */
+  hostAddresses(family: 4 | 6, addresses: readonly string[]): MuxOutput[] {
+    const out: MuxOutput[] = [];
+    const path = this.direct.get(`direct${family}`);
+    if (path && !this.closed) for (const candidate of path.addressesNow(addresses)) this.addLocal(candidate, out);
+    return out;
+  }
+
   /** Media flows: the DTLS handshake needs no more help, and the peer's silence is watched from now. */
   connected(now: number): void {
     this.dtls.finish();

@@ -101,6 +101,20 @@ describe('PathMux: candidates', () => {
     expect(parseIceCandidate(lines[1]!)!.priority).toBeLessThan(first.priority);
   });
 
+  it('signals a host candidate for an address that appears during the call (a network change), once', () => {
+    const { mux } = readyMux();
+    const lines = of(mux.hostAddresses(4, ['10.0.0.3', '10.0.0.1']), 'local-candidate').map((o) => o.line);
+    expect(lines).toHaveLength(1);
+    expect(parseIceCandidate(lines[0]!)).toMatchObject({ type: 'host', address: '10.0.0.3', port: 40000 });
+    expect(lines[0]).toContain(`ufrag ${UFRAG}`);
+    expect(mux.hostAddresses(4, ['10.0.0.3'])).toEqual([]);
+    expect(mux.hostAddresses(6, ['2001:db8::1'])).toEqual([]); // no IPv6 socket
+    // bounded: a host whose addresses keep changing never grows the list past the cap
+    const many = Array.from({ length: 40 }, (_, i) => `10.1.0.${i + 1}`);
+    expect(of(mux.hostAddresses(4, many), 'local-candidate').length).toBeLessThan(16);
+    expect(readyMux({ allowDirect: false }).mux.hostAddresses(4, ['10.0.0.3'])).toEqual([]);
+  });
+
   it('has no host candidate and no direct route when p2p is not allowed', () => {
     const { mux } = readyMux({ allowDirect: false });
     expect(of(mux.setLocalCredentials(UFRAG, PWD), 'local-candidate')).toEqual([]);
