@@ -106,7 +106,7 @@ export async function measureImpairedTgcall(version: NtgcallsVersion, tgcallRole
         toneHz: 440,
         rxPath,
         probes: true,
-        maxLifetimeS: seconds + 60,
+        process: { maxLifetimeS: seconds + 60 },
       });
       let probe: TgcallProbe | undefined;
       try {

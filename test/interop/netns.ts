@@ -5,6 +5,7 @@
  *
  * With `hostSide: true` the .1 end stays in the test process's own namespace instead, so an
  * in-process stack (node-datachannel bound to `hostAddress`) can reach a phone spawned inside.
+ * `createNetnsPair` makes two namespaces joined by one veth, a phone process in each.
  */
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomInt } from 'node:crypto';
@@ -116,6 +117,76 @@ function handle(name: string): BareNetns {
     },
     remove: () => deleteNetns(name),
   };
+}
+
+/** One end of a `NetnsPair`: a namespace holding one end of the veth that joins the two. */
+export interface NetnsEnd {
+  readonly name: string;
+  /** The veth end inside this namespace (`veth0` in a, `veth1` in b). */
+  readonly iface: string;
+  /** Its first address: 10.77.x.1 in a, 10.77.x.2 in b. */
+  readonly address: string;
+  spawn(command: string, args: readonly string[], options?: SpawnOptions): ChildProcess;
+  exec(command: string, args: readonly string[], timeoutMs?: number): Promise<string>;
+  /** `ip <args>` inside this namespace (`ip -n <name> …`). */
+  ip(args: readonly string[]): Promise<string>;
+}
+
+export interface NetnsPair {
+  readonly a: NetnsEnd;
+  readonly b: NetnsEnd;
+  /** Third octet of the pair's 10.77.x.0/24. */
+  readonly subnet: number;
+  /** Deletes both namespaces (and the veth). Idempotent. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Two namespaces joined by one veth, so packets between the two ends really cross a link that a
+ * test can re-address or take down (network-change.md rule 8: ends in one namespace talk via
+ * `lo`). Neither namespace has a route beyond 10.77.x.0/24: nothing sent inside can leave the
+ * pair, also while a test has the link down. `promote_secondaries` is on, so deleting the first
+ * address keeps a second one of the same /24 (network-change.md "Test-setup pitfall").
+ */
+export async function createNetnsPair(options: { subnet?: number } = {}): Promise<NetnsPair> {
+  installExitHook();
+  await removeStaleNetns();
+  const subnet = options.subnet ?? randomInt(1, 255);
+  if (!Number.isInteger(subnet) || subnet < 0 || subnet > 255) throw new RangeError(`bad subnet ${subnet}`);
+  const names: string[] = [];
+  const end = (iface: string, host: number): NetnsEnd => {
+    sequence += 1;
+    const name = `${NAME_PREFIX}-${process.pid}-${sequence}`;
+    names.push(name);
+    return {
+      name,
+      iface,
+      address: `10.77.${subnet}.${host}`,
+      spawn: (command, args, spawnOptions = {}) => spawn('ip', ['netns', 'exec', name, command, ...args], spawnOptions),
+      exec: (command, args, timeoutMs = IP_TIMEOUT_MS) => run('ip', ['netns', 'exec', name, command, ...args], timeoutMs),
+      ip: (args) => ip(['-n', name, ...args]),
+    };
+  };
+  const a = end('veth0', 1);
+  const b = end('veth1', 2);
+  const remove = async (): Promise<void> => {
+    for (const name of names) await deleteNetns(name);
+  };
+  try {
+    for (const side of [a, b]) {
+      await ip(['netns', 'add', side.name]);
+      live.add(side.name);
+    }
+    await ip(['-n', a.name, 'link', 'add', a.iface, 'type', 'veth', 'peer', 'name', b.iface, 'netns', b.name]);
+    for (const side of [a, b]) {
+      await side.exec('sysctl', ['-qw', 'net.ipv4.conf.all.promote_secondaries=1', `net.ipv4.conf.${side.iface}.promote_secondaries=1`]);
+      await ip(['-n', side.name, '-batch', '-'], [`addr add ${side.address}/24 dev ${side.iface}`, 'link set lo up', `link set ${side.iface} up`]);
+    }
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  return { a, b, subnet, remove };
 }
 
 /** Names of all namespaces on the machine (`ip netns list`). */

@@ -17,7 +17,7 @@ export type PeerConnectionState = 'CONNECTING' | 'CONNECTED' | 'FAILED' | 'TIMEO
 
 export interface NtgcallsPeerOptions {
   version: NtgcallsVersion;
-  /** Spawn inside this namespace; omitted = the test's own namespace. */
+  /** Spawn inside this namespace (a `Netns`, or one end of a `NetnsPair`); omitted = the test's own namespace. */
   netns?: Pick<Netns, 'spawn'>;
   /** Label used in error messages. */
   name?: string;

@@ -30,8 +30,8 @@ export interface NtgcallsPhoneOptions {
   readonly network?: Pick<PeerInit, 'servers' | 'p2pAllowed' | 'customParameters'>;
   /** Send and record the latency probes instead of the tone (ntgcalls-peer.ts `capture`/`playback`). */
   readonly probes?: boolean;
-  /** The peer ends itself after this long (default 60 s). */
-  readonly maxLifetimeS?: number;
+  /** Lifetime bound and stats period of the ntgcalls process (defaults 60 s and 1 s). */
+  readonly process?: Pick<PeerInit, 'maxLifetimeS' | 'statsIntervalS'>;
 }
 
 export interface NtgcallsPhoneEvents {
@@ -89,11 +89,13 @@ export class NtgcallsPhone extends EventEmitter<NtgcallsPhoneEvents> {
     this.flushEarly();
   }
 
-  /** ntgcalls hangs up first (stop), then the app tells Telegram (as py-tgcalls does). */
+  /** ntgcalls hangs up first (stop), then the app tells Telegram (as py-tgcalls does) — also when ntgcalls died in its stop(). */
   async hangup(): Promise<PeerReport> {
-    const report = await this.peer.hangup();
-    await this.discard('hangup');
-    return report;
+    try {
+      return await this.peer.hangup();
+    } finally {
+      await this.discard('hangup');
+    }
   }
 
   close(): void {
@@ -163,7 +165,7 @@ export class NtgcallsPhone extends EventEmitter<NtgcallsPhoneEvents> {
   private initCommon(): Omit<PeerInit, 'role' | 'uid' | 'dh'> {
     const o = this.options;
     const probes = o.probes ? ({ capture: 'bursts', playback: 'timed' } as const) : {};
-    return { versions: o.versions, toneHz: o.toneHz, toneSeconds: o.toneSeconds ?? 5, rxPath: o.rxPath, maxLifetimeS: o.maxLifetimeS ?? 60, ...o.network, ...probes };
+    return { versions: o.versions, toneHz: o.toneHz, toneSeconds: o.toneSeconds ?? 5, rxPath: o.rxPath, maxLifetimeS: 60, ...o.process, ...o.network, ...probes };
   }
 
   private async dhConfig(): Promise<{ g: number; p: Uint8Array; random: Uint8Array }> {
