@@ -34,7 +34,11 @@ export interface TelegramCallsOptions {
   readonly logger?: Logger;
   /** ICE servers to use instead of the ones Telegram hands out with each call. */
   readonly iceServers?: readonly (string | IceServer)[];
-  /** Local address for the media sockets (e.g. '127.0.0.1' for calls on one machine). */
+  /**
+   * Local address for the media sockets (e.g. '127.0.0.1' for calls on one machine). It pins
+   * them to that address: a call does not survive a network change that removes it. Leave it
+   * unset for real calls (the wildcard address keeps working from a new address).
+   */
   readonly bindAddress?: string;
   /** Local UDP port range for the media sockets. */
   readonly portRange?: { readonly begin: number; readonly end: number };
