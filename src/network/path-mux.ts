@@ -100,8 +100,6 @@ export type MuxOutput =
 /** Local type preferences of our side of a route (reflector ports: tgcalls' 58655488 ≈ 3 << 24). */
 const LOCAL_TYPE_PREFERENCE: Readonly<Record<RouteKind, number>> = { direct: TYPE_PREFERENCE.host, turn: TYPE_PREFERENCE.relay, reflector: 3 };
 const MAX_REMOTE_CANDIDATES = 64;
-/** Binding requests remembered against replay from another address (a few per second per route). */
-const MAX_CHECK_IDS = 512;
 /** A route counts as libjuice's choice while it sent media on it this recently. */
 const ACTIVE_WITHIN_MS = 5_000;
 
@@ -123,8 +121,6 @@ export class PathMux {
   private watching = false;
   private lastHeard = Number.NEGATIVE_INFINITY;
   private silent = false;
-  /** Transaction id → where the Binding request came from, for the last MAX_CHECK_IDS checks. */
-  private readonly checkSources = new Map<string, string>();
   readonly drops: Record<string, number> = {};
   moves = 0;
 
@@ -383,9 +379,7 @@ export class PathMux {
 
   /** A datagram from the peer's side of `path`: to its route, or to the route it moves. */
   private fromPeer(path: string, kind: RouteKind, peer: RelayPeer, data: Uint8Array, now: number, out: MuxOutput[]): void {
-    const key = peerKey(peer);
-    if (this.isReplayedCheck(path, key, data)) return this.drop('replayed-check');
-    const route = this.routes.get(path, key);
+    const route = this.routes.get(path, peerKey(peer));
     if (!route) return this.fromUnknown(path, kind, peer, data, now, out);
     // The peer's new address may have a route already — a candidate it signalled after its change
     // (ntgcalls re-gathers and signals at once, network-change.md p1), or a check that came before
@@ -407,23 +401,6 @@ export class PathMux {
     out.push({ kind: 'event', event: { type: 'peer-moved', path, from: before, to: describePeer(peer) } });
     this.toEngine(active, data, now, out);
     return true;
-  }
-
-  /**
-   * A Binding request whose transaction id came from another address before: a check captured on
-   * the path and replayed from elsewhere. Its integrity verifies (it does not cover the source
-   * address), so without this it could move the call for a moment. A retransmission of a real
-   * check keeps its transaction id and its source.
-   */
-  private isReplayedCheck(path: string, key: string | number, data: Uint8Array): boolean {
-    if (data.length < 20 || data[0] !== 0x00 || data[1] !== 0x01 || !isStunPacket(data)) return false;
-    const id = Buffer.from(data.buffer, data.byteOffset + 8, 12).toString('latin1');
-    const source = `${path}|${key}`;
-    const seen = this.checkSources.get(id);
-    if (seen !== undefined) return seen !== source;
-    if (this.checkSources.size >= MAX_CHECK_IDS) this.checkSources.delete(this.checkSources.keys().next().value!);
-    this.checkSources.set(id, source);
-    return false;
   }
 
   /** A datagram from a peer address (or reflector port) with no route yet. */
