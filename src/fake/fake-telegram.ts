@@ -37,7 +37,13 @@ import { fromHex } from '../crypto/bytes.js';
 import { TELEGRAM_DH_PRIME_HEX } from '../crypto/dh-config.js';
 import { readLong, toLong } from '../signaling/long.js';
 import { isTlObject, type TlObjectLike } from '../signaling/mtproto.js';
-import { decodeDiscardReason, decodeProtocol, type CallProtocolRecord, type DiscardReason } from '../signaling/phone-call-record.js';
+import {
+  decodeDiscardReason,
+  decodeProtocol,
+  type CallProtocolRecord,
+  type DiscardReason,
+  type PhoneConnection,
+} from '../signaling/phone-call-record.js';
 import { FakeClient, type FakeServerPort } from './fake-client.js';
 import { SeededRandom } from './seeded-random.js';
 import { SignalingRelay, type SignalingRelayOptions, type SignalingRelayStats } from './signaling-relay.js';
@@ -46,28 +52,17 @@ import { roundTrip } from './tl-round-trip.js';
 
 export type FakeCustomParameters = string | Readonly<Record<string, unknown>>;
 
-/** A TURN/STUN (or legacy reflector) server the fake puts into `phoneCall.connections`. */
+/** `T` with the keys `K` made optional. */
+type WithOptional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+
+/**
+ * A TURN/STUN (or legacy reflector) server the fake puts into `phoneCall.connections`: the
+ * decoded `PhoneConnection`, with everything but the address optional (defaults: id = position,
+ * empty strings, false flags).
+ */
 export type FakeConnection =
-  | {
-      readonly kind: 'webrtc';
-      readonly id?: bigint;
-      readonly ip: string;
-      readonly ipv6?: string;
-      readonly port: number;
-      readonly username?: string;
-      readonly password?: string;
-      readonly turn?: boolean;
-      readonly stun?: boolean;
-    }
-  | {
-      readonly kind: 'reflector';
-      readonly id?: bigint;
-      readonly ip: string;
-      readonly ipv6?: string;
-      readonly port: number;
-      readonly peerTag: Uint8Array;
-      readonly tcp?: boolean;
-    };
+  | WithOptional<Extract<PhoneConnection, { kind: 'webrtc' }>, 'id' | 'ipv6' | 'username' | 'password' | 'turn' | 'stun'>
+  | WithOptional<Extract<PhoneConnection, { kind: 'reflector' }>, 'id' | 'ipv6' | 'tcp'>;
 
 export interface FakeTelegramOptions {
   /** Seed of every random choice the fake makes (ids, randoms, faults). */

@@ -23,7 +23,7 @@ import {
   decodeDhConfig,
   decodePhoneCallResult,
   decodePhoneUpdate,
-  type CallConnection,
+  type PhoneConnection,
   type CallProtocolRecord,
   type DiscardReason,
   type PhoneCallRecord,
@@ -90,7 +90,7 @@ export interface CallReadyInfo {
   /** `protocol.library_versions[0]` of the final phoneCall (§8). */
   readonly version: string;
   readonly protocol: CallProtocolRecord;
-  readonly connections: readonly CallConnection[];
+  readonly connections: readonly PhoneConnection[];
   readonly p2pAllowed: boolean;
   /** `custom_parameters` parsed as JSON (undefined when absent or not a JSON object). */
   readonly customParameters: Readonly<Record<string, unknown>> | undefined;

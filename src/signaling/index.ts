@@ -38,11 +38,11 @@ export {
   decodeProtocol,
 } from './phone-call-record.js';
 export type {
-  CallConnection,
   CallProtocolRecord,
   DhConfigRecord,
   DiscardReason,
   PhoneCallRecord,
+  PhoneConnection,
   PhoneUpdate,
 } from './phone-call-record.js';
 export { buildRequest, buildInputPhoneCall, buildProtocol, buildDiscardReason } from './request-builder.js';

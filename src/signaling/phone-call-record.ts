@@ -17,8 +17,13 @@ export interface CallProtocolRecord {
   readonly libraryVersions: readonly string[];
 }
 
-/** A relay/TURN/STUN server from `phoneCall.connections`, as a plain object. */
-export type CallConnection =
+/**
+ * A relay/TURN/STUN server from `phoneCall.connections`, as a plain object: TL
+ * `phoneConnectionWebrtc` (`kind: 'webrtc'`) or the legacy reflector `phoneConnection`
+ * (`kind: 'reflector'`). The fake's `FakeConnection` and the transport's `WebrtcConnection` are
+ * derived from this one declaration.
+ */
+export type PhoneConnection =
   | {
       readonly kind: 'webrtc';
       readonly id: bigint;
@@ -59,7 +64,7 @@ export type PhoneCallRecord =
       readonly kind: 'call';
       readonly gAOrB: Uint8Array;
       readonly keyFingerprint: bigint;
-      readonly connections: readonly CallConnection[];
+      readonly connections: readonly PhoneConnection[];
       readonly startDate: number;
       readonly p2pAllowed: boolean;
       readonly customParameters: string | undefined;
@@ -134,7 +139,7 @@ export function decodeProtocol(value: unknown): CallProtocolRecord {
   };
 }
 
-export function decodeConnection(value: unknown): CallConnection {
+export function decodeConnection(value: unknown): PhoneConnection {
   const c = obj(value, 'connection');
   const common = {
     id: readLong(c.id, 'connection id'),

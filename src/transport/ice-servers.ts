@@ -13,17 +13,17 @@
  */
 import { isIP } from 'node:net';
 import type { IceServer } from 'node-datachannel';
+import type { PhoneConnection } from '../signaling/phone-call-record.js';
 
-/** The fields of a GramJS `Api.PhoneConnectionWebrtc` we use (plain objects work too). */
-export interface WebrtcConnection {
-  readonly ip?: string;
-  readonly ipv6?: string;
-  readonly port: number;
-  readonly username?: string;
-  readonly password?: string;
-  readonly turn?: boolean;
-  readonly stun?: boolean;
-}
+/**
+ * The fields of a `phoneConnectionWebrtc` entry this module uses: signaling's decoded
+ * `PhoneConnection` (type-only import, no runtime dependency on the signaling layer) with all but
+ * the port optional, so a GramJS `Api.PhoneConnectionWebrtc` or a plain object works too.
+ */
+export type WebrtcConnection = Pick<WebrtcPhoneConnection, 'port'> &
+  Partial<Pick<WebrtcPhoneConnection, 'ip' | 'ipv6' | 'username' | 'password' | 'turn' | 'stun'>>;
+
+type WebrtcPhoneConnection = Extract<PhoneConnection, { kind: 'webrtc' }>;
 
 export interface IceServerOptions {
   /** p2p not allowed: STUN is useless then (no server-reflexive candidates), keep TURN only. */
