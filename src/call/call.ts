@@ -14,7 +14,7 @@ import type { Logger } from '../logger.js';
 import { MediaSession, readWavFile, WavFileWriter, type AudioFrame, type MediaSessionOptions, type MediaStats, type PlayOptions } from '../media/index.js';
 import type { CallEndInfo, CallReadyInfo, CallSignaling, IncomingCallSignaling } from '../signaling/index.js';
 import type { MediaState } from '../transport/index.js';
-import { CallConnection, type CallConnectionStats } from './call-connection.js';
+import { CallSession, type CallSessionStats } from './call-session.js';
 
 export type CallDirection = 'outgoing' | 'incoming';
 
@@ -49,7 +49,7 @@ export interface CallStats {
   readonly version: string | undefined;
   /** ms from the start of the connection to connected. */
   readonly connectMs: number | undefined;
-  readonly connection: CallConnectionStats | undefined;
+  readonly connection: CallSessionStats | undefined;
   readonly media: MediaStats;
 }
 
@@ -71,7 +71,7 @@ export interface CallEvents {
 export interface CallRuntimeOptions {
   readonly logger: Logger;
   readonly audio: Partial<Omit<MediaSessionOptions, 'ssrc' | 'payloadType' | 'logger'>>;
-  readonly iceServers?: ConstructorParameters<typeof CallConnection>[0]['iceServers'];
+  readonly iceServers?: ConstructorParameters<typeof CallSession>[0]['iceServers'];
   readonly bindAddress?: string;
   readonly portRange?: { readonly begin: number; readonly end: number };
   readonly connectTimeoutMs?: number;
@@ -111,7 +111,7 @@ export class Call extends EventEmitter<CallEvents> {
   private readonly log: Logger;
   private readonly media: MediaSession;
   private readonly ssrc: number;
-  private connection: CallConnection | undefined;
+  private session: CallSession | undefined;
   private currentState: CallState;
   private emojiInfo: CallEmoji | undefined;
   private ready: CallReadyInfo | undefined;
@@ -133,8 +133,8 @@ export class Call extends EventEmitter<CallEvents> {
     this.currentState = mapSignalingState(signaling.state) ?? 'requesting';
     this.ssrc = randomInt(1, 0x1_0000_0000);
     this.media = new MediaSession({ ...runtime.audio, ssrc: this.ssrc, payloadType: 111, logger: this.log.child('media') }, {
-      sendRtp: (packet) => this.connection?.sendRtp(packet),
-      sendRtcp: (packet) => this.connection?.sendRtcp(packet),
+      sendRtp: (packet) => this.session?.sendRtp(packet),
+      sendRtcp: (packet) => this.session?.sendRtcp(packet),
     });
     this.media.on('voice-start', () => this.safeEmit('voice-start'));
     this.media.on('voice-end', () => this.safeEmit('voice-end'));
@@ -286,7 +286,7 @@ export class Call extends EventEmitter<CallEvents> {
       direction: this.direction,
       version: this.ready?.version,
       connectMs: this.connectMs,
-      connection: this.connection?.stats,
+      connection: this.session?.stats,
       media: this.media.getStats(),
     };
   }
@@ -305,7 +305,7 @@ export class Call extends EventEmitter<CallEvents> {
 
   private setMuted(muted: boolean): void {
     this.isMuted = muted;
-    if (this.connection) this.connection.setMuted(muted);
+    if (this.session) this.session.setMuted(muted);
     else if (muted) this.media.mute();
     else this.media.unmute();
   }
@@ -317,7 +317,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.setState('connecting');
     this.safeEmit('emoji', this.emojiInfo);
     try {
-      const connection = new CallConnection({
+      const session = new CallSession({
         ready: info,
         media: this.media,
         ssrc: this.ssrc,
@@ -330,17 +330,17 @@ export class Call extends EventEmitter<CallEvents> {
         ...(this.runtime.portRange ? { portRange: this.runtime.portRange } : {}),
         ...(this.runtime.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.runtime.connectTimeoutMs } : {}),
       });
-      this.connection = connection;
-      connection.on('connected', () => this.onConnected());
-      connection.on('remote-media-state', (state) => this.safeEmit('remoteMediaState', state));
-      connection.on('failed', (error) => this.signaling.fail(error));
-      if (this.isMuted) connection.setMuted(true);
-      this.signaling.on('signaling-data', (data) => connection.receiveSignalingData(data));
+      this.session = session;
+      session.on('connected', () => this.onConnected());
+      session.on('remote-media-state', (state) => this.safeEmit('remoteMediaState', state));
+      session.on('failed', (error) => this.signaling.fail(error));
+      if (this.isMuted) session.setMuted(true);
+      this.signaling.on('signaling-data', (data) => session.receiveSignalingData(data));
       this.connectStartedAt = performance.now();
-      connection.start();
+      session.start();
     } catch (err) {
       const error = err instanceof TgCallError ? err : new CallSignalingError('CONNECTION_SETUP_FAILED', toError(err).message);
-      this.log.error('connection setup failed', { error: error.message });
+      this.log.error('call session setup failed', { error: error.message });
       this.signaling.fail(error);
     }
   }
@@ -360,7 +360,7 @@ export class Call extends EventEmitter<CallEvents> {
     if (this.currentState !== 'ending') this.setState('ending');
     for (const waiter of this.connectedWaiters.splice(0)) waiter.reject(endedError(info));
     try {
-      if (this.connection) await this.connection.close();
+      if (this.session) await this.session.close();
       else this.media.close();
       await Promise.allSettled([...this.recorders]);
     } catch (err) {

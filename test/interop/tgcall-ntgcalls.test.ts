@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeTelegram, type FakeTelegramHooks, type FakeTelegramOptions } from '../../src/fake/index.js';
-import { CallConnection } from '../../src/call/call-connection.js';
+import { CallSession } from '../../src/call/call-session.js';
 import { TelegramCalls, silentLogger, type Call, type CallReadyInfo, type MediaState } from '../../src/index.js';
 import { generateTone, MediaSession } from '../../src/media/index.js';
 import { collect, nextIncoming, playTone, toneShare } from '../e2e/helpers.js';
@@ -271,7 +271,7 @@ for (const protocol of PROTOCOL_CASES) {
         const rxPath = join(dir, `skip-${weAreCaller ? 'caller' : 'callee'}.raw`);
         const key = new Uint8Array(randomBytes(256));
         const media = new MediaSession({ ssrc: 0x1234567, payloadType: 111 }, { sendRtp: (p) => connection.sendRtp(p), sendRtcp: (p) => connection.sendRtcp(p) });
-        const connection: CallConnection = new CallConnection({
+        const connection: CallSession = new CallSession({
           ready: skipReady(key, weAreCaller, protocol.version),
           media,
           ssrc: 0x1234567,

@@ -1,5 +1,5 @@
 /**
- * One call's connection once the key exists: the encrypted signaling channel (src/crypto), the
+ * One call's session once the key exists: the encrypted signaling channel (src/crypto), the
  * WebRTC transport (src/transport) and the audio session (src/media) wired together.
  *
  *   phone.sendSignalingData  <->  SignalingChannelRunner  <->  CallTransport  <->  MediaSession
@@ -24,7 +24,7 @@ import {
   type TransportStats,
 } from '../transport/index.js';
 
-export interface CallConnectionOptions {
+export interface CallSessionOptions {
   readonly ready: CallReadyInfo;
   readonly media: MediaSession;
   /** Our audio SSRC: the one the media session sends with. */
@@ -43,14 +43,14 @@ export interface CallConnectionOptions {
 
 const CONNECTION_LOSS_GRACE_MS = 3_000;
 
-export interface CallConnectionEvents {
+export interface CallSessionEvents {
   connected: [];
   'remote-media-state': [state: MediaState];
   /** The connection cannot continue (connect timeout, ICE/DTLS failure, signaling channel exhausted). */
   failed: [error: TgCallError];
 }
 
-export interface CallConnectionStats {
+export interface CallSessionStats {
   readonly signalingChannel: Readonly<SignalingChannelStats>;
   /** What carries the encrypted packets: 'direct' (one blob each) or 'sctp' (V3). */
   readonly signalingCarrier: Readonly<CarrierStats> & { readonly kind: 'direct' | 'sctp' };
@@ -59,8 +59,8 @@ export interface CallConnectionStats {
   readonly path: PathInfo | undefined;
 }
 
-export class CallConnection extends EventEmitter<CallConnectionEvents> {
-  private readonly options: CallConnectionOptions;
+export class CallSession extends EventEmitter<CallSessionEvents> {
+  private readonly options: CallSessionOptions;
   private readonly log: Logger;
   private readonly runner: SignalingLink;
   private readonly transport: CallTransport;
@@ -70,7 +70,7 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
   private wasConnected = false;
   private lossTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: CallConnectionOptions) {
+  constructor(options: CallSessionOptions) {
     super();
     this.options = options;
     this.log = options.logger;
@@ -149,7 +149,7 @@ export class CallConnection extends EventEmitter<CallConnectionEvents> {
     });
   }
 
-  get stats(): CallConnectionStats {
+  get stats(): CallSessionStats {
     return {
       signalingChannel: this.runner.stats,
       signalingCarrier: { kind: this.runner.carrierKind, ...this.runner.carrierStats },
