@@ -12,11 +12,9 @@ import type { Readable, Writable } from 'node:stream';
 import { CallSignalingError, TgCallError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MediaSession, readWavFile, WavFileWriter, type AudioFrame, type MediaSessionOptions, type MediaStats, type PlayOptions } from '../media/index.js';
-import type { CallEndInfo, CallReadyInfo, CallSignaling, IncomingCallSignaling } from '../signaling/index.js';
+import type { CallDirection, CallEndInfo, CallReadyInfo, CallSignaling, IncomingCallSignaling } from '../signaling/index.js';
 import type { MediaState } from '../transport/index.js';
 import { CallSession, type CallSessionStats } from './call-session.js';
-
-export type CallDirection = 'outgoing' | 'incoming';
 
 /**
  * `requesting` → (`waiting` →) `ringing` → `accepting` / `exchanging-keys` → `connecting` →
@@ -41,7 +39,7 @@ export interface CallEmoji {
   readonly keyFingerprint: bigint;
 }
 
-export type { CallEndInfo };
+export type { CallDirection, CallEndInfo };
 
 export interface CallStats {
   readonly state: CallState;
@@ -128,7 +126,7 @@ export class Call extends EventEmitter<CallEvents> {
     super();
     this.signaling = signaling;
     this.runtime = runtime;
-    this.direction = signaling.isOutgoing ? 'outgoing' : 'incoming';
+    this.direction = signaling.direction;
     this.log = runtime.logger.child(`call:${this.direction}`);
     this.currentState = mapSignalingState(signaling.state) ?? 'requesting';
     this.ssrc = randomInt(1, 0x1_0000_0000);

@@ -30,7 +30,8 @@ import {
 } from './phone-call-record.js';
 import { rpcFailureError } from './rpc-failure.js';
 
-export type CallRole = 'outgoing' | 'incoming';
+/** Who placed the call: we did (`outgoing`, the caller, TL admin) or the peer did (`incoming`, the callee, TL participant). */
+export type CallDirection = 'outgoing' | 'incoming';
 
 /**
  * requesting: caller fetching DH config / waiting for phone.requestCall;
@@ -40,7 +41,7 @@ export type CallRole = 'outgoing' | 'incoming';
  * exchanging-keys: g_a/g_b exchange in progress; ready: key agreed;
  * ending: phone.discardCall sent, waiting for its answer; ended: final.
  */
-export type CallState = 'requesting' | 'waiting' | 'ringing' | 'accepting' | 'exchanging-keys' | 'ready' | 'ending' | 'ended';
+export type SignalingState = 'requesting' | 'waiting' | 'ringing' | 'accepting' | 'exchanging-keys' | 'ready' | 'ending' | 'ended';
 
 export interface InputCallRef {
   readonly id: bigint;
@@ -113,7 +114,7 @@ export interface CallEndInfo {
 export type MachineOutput =
   | { readonly type: 'invoke'; readonly id: number; readonly request: CallRequest }
   | { readonly type: 'bound'; readonly callId: bigint }
-  | { readonly type: 'state'; readonly state: CallState }
+  | { readonly type: 'state'; readonly state: SignalingState }
   | { readonly type: 'ringing' }
   | { readonly type: 'ready'; readonly info: CallReadyInfo }
   | { readonly type: 'ended'; readonly info: CallEndInfo };
@@ -128,7 +129,7 @@ export interface CallMachineStats {
 }
 
 export interface CallMachineOptions {
-  readonly role: CallRole;
+  readonly direction: CallDirection;
   readonly selfId: bigint;
   readonly peerId: bigint;
   /** access_hash of the callee's user, for the requestCall InputUser (caller only, optional). */
@@ -153,12 +154,12 @@ interface DhState {
 }
 
 export class CallMachine {
-  readonly role: CallRole;
+  readonly direction: CallDirection;
   readonly selfId: bigint;
   readonly peerId: bigint;
   readonly stats: CallMachineStats = { duplicates: 0, unexpected: 0, afterEnd: 0 };
 
-  private stateValue: CallState;
+  private stateValue: SignalingState;
   private ref: InputCallRef | undefined;
   private readonly opts: CallMachineOptions;
   private readonly outputs: MachineOutput[] = [];
@@ -180,14 +181,14 @@ export class CallMachine {
 
   constructor(opts: CallMachineOptions) {
     this.opts = opts;
-    this.role = opts.role;
+    this.direction = opts.direction;
     this.selfId = opts.selfId;
     this.peerId = opts.peerId;
     this.video = opts.video ?? false;
-    this.stateValue = opts.role === 'outgoing' ? 'requesting' : 'ringing';
+    this.stateValue = opts.direction === 'outgoing' ? 'requesting' : 'ringing';
   }
 
-  get state(): CallState {
+  get state(): SignalingState {
     return this.stateValue;
   }
 
@@ -216,7 +217,7 @@ export class CallMachine {
 
   /** Caller: fetch the DH config; phone.requestCall (and its receive deadline) follows. */
   startOutgoing(): void {
-    if (this.role !== 'outgoing' || this.stateValue !== 'requesting' || this.pending.size > 0 || this.seen.size > 0) {
+    if (this.direction !== 'outgoing' || this.stateValue !== 'requesting' || this.pending.size > 0 || this.seen.size > 0) {
       throw new CallSignalingError('BAD_STATE', 'startOutgoing() is only valid once on a new outgoing call');
     }
     this.invokeGetDhConfig();
@@ -224,7 +225,7 @@ export class CallMachine {
 
   /** Callee: start from the phoneCallRequested object (ids already checked by the router). */
   startIncoming(call: PhoneCallRecord, now: number): void {
-    if (this.role !== 'incoming' || this.ref !== undefined || call.kind !== 'requested') {
+    if (this.direction !== 'incoming' || this.ref !== undefined || call.kind !== 'requested') {
       throw new CallSignalingError('BAD_STATE', 'startIncoming() needs a new incoming call and a phoneCallRequested');
     }
     this.bind(call.id, call.accessHash);
@@ -246,7 +247,7 @@ export class CallMachine {
 
   /** Callee answers: DH config, g_b, phone.acceptCall. */
   accept(now: number): void {
-    if (this.role !== 'incoming' || this.stateValue !== 'ringing') {
+    if (this.direction !== 'incoming' || this.stateValue !== 'ringing') {
       throw new CallSignalingError('BAD_STATE', `accept() is not valid in state ${this.stateValue}`);
     }
     this.setState('accepting');
@@ -257,7 +258,7 @@ export class CallMachine {
   /** Callee refuses a ringing call. Reason `busy` by default, as tdesktop and TDLib send it. */
   decline(now: number, reason: 'hangup' | 'busy' = 'busy'): void {
     if (this.stateValue === 'ending' || this.stateValue === 'ended') return;
-    if (this.role !== 'incoming' || this.stateValue !== 'ringing') {
+    if (this.direction !== 'incoming' || this.stateValue !== 'ringing') {
       throw new CallSignalingError('BAD_STATE', `decline() is not valid in state ${this.stateValue}`);
     }
     this.end({ reason, error: undefined }, now);
@@ -270,7 +271,7 @@ export class CallMachine {
   hangup(now: number, reason?: DiscardReason): void {
     if (this.stateValue === 'ending' || this.stateValue === 'ended') return;
     const unanswered = this.stateValue === 'requesting' || this.stateValue === 'waiting' || this.stateValue === 'ringing';
-    const fallback: DiscardReason = unanswered && this.role === 'outgoing' ? 'missed' : 'hangup';
+    const fallback: DiscardReason = unanswered && this.direction === 'outgoing' ? 'missed' : 'hangup';
     this.end({ reason: reason ?? fallback, error: undefined }, now);
   }
 
@@ -369,7 +370,7 @@ export class CallMachine {
     this.deadline = undefined;
     switch (d.kind) {
       case 'receive': {
-        const unanswered = this.role === 'outgoing' && (this.stateValue === 'requesting' || this.stateValue === 'waiting');
+        const unanswered = this.direction === 'outgoing' && (this.stateValue === 'requesting' || this.stateValue === 'waiting');
         this.end(
           {
             reason: unanswered ? 'missed' : 'disconnect',
@@ -439,7 +440,7 @@ export class CallMachine {
   }
 
   private onWaiting(call: Extract<PhoneCallRecord, { kind: 'waiting' }>, now: number): void {
-    if (this.role === 'incoming') {
+    if (this.direction === 'incoming') {
       // The answer to phone.acceptCall: we now wait for the caller's g_a.
       if (this.seen.has('accept-waiting')) return this.countRepeat('accept-waiting');
       if (this.stateValue !== 'accepting' || !this.dh) return this.countRepeat('accept-waiting');
@@ -474,7 +475,7 @@ export class CallMachine {
   }
 
   private onAccepted(call: Extract<PhoneCallRecord, { kind: 'accepted' }>, now: number): void {
-    if (this.role !== 'outgoing') return this.countRepeat('accepted');
+    if (this.direction !== 'outgoing') return this.countRepeat('accepted');
     if (this.seen.has('accepted')) return this.countRepeat('accepted');
     if ((this.stateValue !== 'waiting' && this.stateValue !== 'ringing') || !this.dh || !this.ref) return this.countRepeat('accepted');
     this.seen.add('accepted');
@@ -495,7 +496,7 @@ export class CallMachine {
 
   private onPhoneCall(call: Extract<PhoneCallRecord, { kind: 'call' }>, now: number): void {
     if (this.seen.has('call')) return this.countRepeat('call');
-    if (this.role === 'outgoing') {
+    if (this.direction === 'outgoing') {
       if (this.stateValue !== 'exchanging-keys' || !this.key || this.fingerprint === undefined || !this.dh) return this.countRepeat('call');
       this.seen.add('call');
       // TDLib checks the fingerprint on both sides ("Key fingerprints mismatch").
@@ -546,7 +547,7 @@ export class CallMachine {
         callId: call.id,
         accessHash: call.accessHash,
         peerUserId: this.peerId,
-        isOutgoing: this.role === 'outgoing',
+        isOutgoing: this.direction === 'outgoing',
         key,
         keyFingerprint: fingerprint,
         emoji: [...emoji],
@@ -566,7 +567,7 @@ export class CallMachine {
     const fresh = this.opts.dhCache.apply(decodeDhConfig(result));
     const pair = generateDhKeyPair(fresh.params, fresh.random, this.opts.randomBytes);
     this.dh = { params: fresh.params, secret: pair.secret, publicKey: pair.publicKey };
-    if (this.role === 'outgoing') {
+    if (this.direction === 'outgoing') {
       if (this.stateValue !== 'requesting') return;
       const random = this.opts.randomBytes(4);
       const randomId = Buffer.from(random.buffer, random.byteOffset, 4).readInt32LE(0);
@@ -644,7 +645,7 @@ export class CallMachine {
   }
 
   private expectedIds(): { admin: bigint; participant: bigint } {
-    return this.role === 'outgoing'
+    return this.direction === 'outgoing'
       ? { admin: this.selfId, participant: this.peerId }
       : { admin: this.peerId, participant: this.selfId };
   }
@@ -674,7 +675,7 @@ export class CallMachine {
     this.outputs.push({ type: 'invoke', id, request });
   }
 
-  private setState(state: CallState): void {
+  private setState(state: SignalingState): void {
     if (this.stateValue === state) return;
     this.stateValue = state;
     this.outputs.push({ type: 'state', state });

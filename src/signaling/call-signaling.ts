@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { CallSignalingError, toError, type TgCallError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { CallEndInfo, CallMachine, CallReadyInfo, CallRole, CallState, MachineOutput } from './call-machine.js';
+import type { CallEndInfo, CallMachine, CallReadyInfo, CallDirection, SignalingState, MachineOutput } from './call-machine.js';
 import type { ApiNamespace, MtprotoClient } from './mtproto.js';
 import { decodeBool, type DiscardReason, type PhoneCallRecord } from './phone-call-record.js';
 import { buildInputPhoneCall, buildRequest } from './request-builder.js';
@@ -21,7 +21,7 @@ import { SignalingSendQueue, type SignalingRetryPolicy, type SignalingSendStats 
 const CALL_GONE_ERRORS: ReadonlySet<string> = new Set(['CALL_PEER_INVALID', 'CALL_ALREADY_DECLINED']);
 
 export interface CallSignalingEvents {
-  state: (state: CallState) => void;
+  state: (state: SignalingState) => void;
   /** Caller: the callee's device rings (receive_date). Callee: the call rings here. */
   ringing: () => void;
   ready: (info: CallReadyInfo) => void;
@@ -96,15 +96,15 @@ export class CallSignaling extends EventEmitter {
     });
   }
 
-  get role(): CallRole {
-    return this.machine.role;
+  get direction(): CallDirection {
+    return this.machine.direction;
   }
 
   get isOutgoing(): boolean {
-    return this.machine.role === 'outgoing';
+    return this.machine.direction === 'outgoing';
   }
 
-  get state(): CallState {
+  get state(): SignalingState {
     return this.machine.state;
   }
 

@@ -13,10 +13,10 @@ export type {
   CallMachineStats,
   CallReadyInfo,
   CallRequest,
-  CallRole,
-  CallState,
+  CallDirection,
   InputCallRef,
   MachineOutput,
+  SignalingState,
 } from './call-machine.js';
 export { DEFAULT_CALL_TIMEOUTS, resolveCallTimeouts } from './call-timeouts.js';
 export type { CallTimeouts } from './call-timeouts.js';

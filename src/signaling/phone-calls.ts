@@ -11,7 +11,7 @@ import { CallSignalingError, toError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { RandomBytes } from '../crypto/dh.js';
 import { SUPPORTED_LIBRARY_VERSIONS, validateLibraryVersions } from '../crypto/signaling-versions.js';
-import { CallMachine } from './call-machine.js';
+import { CallMachine, type CallDirection } from './call-machine.js';
 import { CallSignaling, IncomingCallSignaling, OutgoingCallSignaling } from './call-signaling.js';
 import { resolveCallTimeouts, type CallTimeouts } from './call-timeouts.js';
 import { DhConfigCache } from './dh-config-cache.js';
@@ -281,10 +281,10 @@ export class PhoneCalls extends EventEmitter {
     if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value!);
   }
 
-  private newMachine(role: 'outgoing' | 'incoming', peerId: bigint, peerAccessHash: bigint | undefined): CallMachine {
+  private newMachine(direction: CallDirection, peerId: bigint, peerAccessHash: bigint | undefined): CallMachine {
     if (this.selfId === undefined) throw new CallSignalingError('NOT_STARTED', 'PhoneCalls.start() has not completed');
     return new CallMachine({
-      role,
+      direction,
       selfId: this.selfId,
       peerId,
       ...(peerAccessHash === undefined ? {} : { peerAccessHash }),

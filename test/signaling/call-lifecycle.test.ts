@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keyFingerprint } from '../../src/crypto/fingerprint.js';
 import { FakeTelegram } from '../../src/fake/index.js';
-import { PhoneCalls, type CallState } from '../../src/signaling/index.js';
+import { PhoneCalls, type SignalingState } from '../../src/signaling/index.js';
 import { ALICE, BOB, CAROL, connect, endedWith, liveTimeouts, nextIncoming, setup, waitFor, type Setup } from './helpers.js';
 
 let s: Setup | undefined;
@@ -35,14 +35,14 @@ describe('both roles', () => {
     });
     const incoming = nextIncoming(s.bob);
     const out = await s.alice.call(BOB);
-    const outStates: CallState[] = [];
+    const outStates: SignalingState[] = [];
     out.on('state', (st) => outStates.push(st));
     let rang = false;
     out.on('ringing', () => (rang = true));
     const inc = await incoming;
     expect(inc.state).toBe('ringing');
     expect(inc.peerUserId).toBe(ALICE);
-    const inStates: CallState[] = [];
+    const inStates: SignalingState[] = [];
     inc.on('state', (st) => inStates.push(st));
     await waitFor(() => rang);
     inc.accept();

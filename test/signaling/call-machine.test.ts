@@ -13,6 +13,7 @@ import {
   DhConfigCache,
   decodePhoneCall,
   toLong,
+  type CallDirection,
   type CallProtocolRecord,
   type CallRequest,
   type MachineOutput,
@@ -25,12 +26,12 @@ const CALL_ID = 987654321n;
 const ACCESS_HASH = -123456789n;
 const PROTOCOL: CallProtocolRecord = { udpP2p: true, udpReflector: true, minLayer: 65, maxLayer: 92, libraryVersions: ['9.0.0', '8.0.0'] };
 
-function machine(role: 'outgoing' | 'incoming', seed: number): CallMachine {
+function machine(direction: CallDirection, seed: number): CallMachine {
   const rng = new SeededRandom(seed);
   return new CallMachine({
-    role,
-    selfId: role === 'outgoing' ? CALLER : CALLEE,
-    peerId: role === 'outgoing' ? CALLEE : CALLER,
+    direction,
+    selfId: direction === 'outgoing' ? CALLER : CALLEE,
+    peerId: direction === 'outgoing' ? CALLEE : CALLER,
     timeouts: DEFAULT_CALL_TIMEOUTS,
     dhCache: new DhConfigCache(),
     protocol: PROTOCOL,
