@@ -2,7 +2,7 @@
  * The per-call lifecycle of a 1:1 call as a sans-I/O state machine
  * (call-crypto-and-signaling.md §2.4). Inputs: user actions, decoded updates and request results,
  * and the clock (`now`, ms). Outputs: requests to make (plain descriptors, no GramJS), events, and
- * the next deadline. The driver (`phone-call.ts`) performs the requests and runs the timer.
+ * the next deadline. The driver (`call-signaling.ts`) performs the requests and runs the timer.
  *
  * Rules enforced here: every phoneCall* object is checked for access_hash, admin_id (caller) and
  * participant_id (callee) (tdesktop `checkCallCommonFields`); each state is processed once
@@ -141,6 +141,23 @@ export interface CallMachineOptions {
   readonly video?: boolean;
 }
 
+/**
+ * Progress marks: each phoneCall* object (and our own acceptCall) is processed once, and an object
+ * whose milestone is already set counts as a duplicate, one that does not fit the state as
+ * unexpected ("accept each update only once").
+ *
+ * - `requested` (callee): the phoneCallRequested that created this call was processed.
+ * - `waiting` (caller): the first phoneCallWaiting, the answer to phone.requestCall, bound the call id.
+ * - `received` (caller): a phoneCallWaiting with `receive_date`: the callee's device rings.
+ * - `accepted` (caller): phoneCallAccepted (g_b) was processed and phone.confirmCall sent.
+ * - `accept-sent` (callee): our phone.acceptCall (with g_b) went out.
+ * - `accept-waiting` (callee): the phoneCallWaiting that answers our acceptCall arrived; we now
+ *   wait for the caller's g_a.
+ * - `call` (both): the final phoneCall (key confirmed) was processed.
+ * - `discarded` (both): phoneCallDiscarded was processed.
+ */
+type Milestone = 'requested' | 'waiting' | 'received' | 'accepted' | 'accept-sent' | 'accept-waiting' | 'call' | 'discarded';
+
 type DeadlineKind = 'receive' | 'ring' | 'connect' | 'hangup' | 'gone';
 
 /** How long a call the server no longer knows waits for its phoneCallDiscarded (see `serverGone`). */
@@ -164,7 +181,7 @@ export class CallMachine {
   private readonly opts: CallMachineOptions;
   private readonly outputs: MachineOutput[] = [];
   private readonly pending = new Map<number, PendingMethod>();
-  private readonly seen = new Set<string>();
+  private readonly seen = new Set<Milestone>();
   private nextRequestId = 1;
   private deadline: { at: number; kind: DeadlineKind } | undefined;
   private dh: DhState | undefined;
@@ -664,7 +681,7 @@ export class CallMachine {
     this.checkCommonFieldsUnbound(call);
   }
 
-  private countRepeat(key: string): void {
+  private countRepeat(key: Milestone): void {
     if (this.seen.has(key)) this.stats.duplicates++;
     else this.stats.unexpected++;
   }
