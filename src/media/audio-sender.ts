@@ -73,6 +73,7 @@ export interface AudioSenderOptions {
 }
 
 export interface AudioSenderStats {
+  /** RTP packets sent. */
   packets: number;
   /** RTP bytes (header + payload). */
   bytes: number;
@@ -82,12 +83,13 @@ export interface AudioSenderStats {
   audioFrames: number;
   /** Frames filled with silence because nothing was queued. */
   silenceFrames: number;
+  /** Frames while muted (sent as silence, or suppressed with `muteMode: 'pause'`). */
   mutedFrames: number;
   /** Frames encoded by reusing the cached silence packet. */
   cachedSilenceFrames: number;
   /** Frames not transmitted (DTX or paused mute). */
   suppressedFrames: number;
-  /** Frames skipped after the clock stalled. */
+  /** Frames skipped after the clock stalled (event loop blocked). */
   skippedFrames: number;
   /** Input samples dropped to bound latency (live backlog, stale audio after a stall, full queue). */
   inputDroppedSamples: number;

@@ -3,22 +3,14 @@ import type { AudioReceiverStats } from './audio-receiver.js';
 import type { AudioSenderStats } from './audio-sender.js';
 import type { JitterBufferStats } from './jitter-buffer.js';
 
-export interface SendStats {
-  packets: number;
-  /** RTP bytes (header + payload). */
-  bytes: number;
-  payloadBytes: number;
-  audioFrames: number;
-  silenceFrames: number;
-  mutedFrames: number;
-  /** Frames not transmitted (DTX, paused mute). */
-  suppressedFrames: number;
-  /** Frames skipped because the event loop stalled. */
-  skippedFrames: number;
+/** The sender's counters (documented on `AudioSenderStats`) plus the session-level send figures. */
+export interface SendStats
+  extends Pick<
+    AudioSenderStats,
+    'packets' | 'bytes' | 'payloadBytes' | 'audioFrames' | 'silenceFrames' | 'mutedFrames' | 'suppressedFrames' | 'skippedFrames' | 'liveCuts'
+  > {
   /** Input audio dropped to bound latency (a live backlog or stale audio after a stall, a full queue), ms. */
   inputDroppedMs: number;
-  /** Cuts made in live input to remove a backlog. */
-  liveCuts: number;
   /** Input audio waiting to be sent, ms. */
   queuedMs: number;
   /** RTP bit rate over the last second. */
