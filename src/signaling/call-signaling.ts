@@ -8,7 +8,8 @@
 import { EventEmitter } from 'node:events';
 import { CallSignalingError, toError, type TgCallError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { CallEndInfo, CallMachine, CallReadyInfo, CallDirection, SignalingState, MachineOutput } from './call-machine.js';
+import type { CallMachine } from './call-machine.js';
+import type { CallDirection, CallEndInfo, CallReadyInfo, MachineOutput, SignalingState } from './call-types.js';
 import type { ApiNamespace, MtprotoClient } from './mtproto.js';
 import { decodeBool, type DiscardReason, type PhoneCallRecord } from './phone-call-record.js';
 import { buildInputPhoneCall, buildRequest } from './request-builder.js';

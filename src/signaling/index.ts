@@ -7,17 +7,16 @@ export type { PhoneCallsOptions, PhoneCallsStats, PhoneCallsEvents, PlaceCallOpt
 export { CallSignaling, IncomingCallSignaling, OutgoingCallSignaling } from './call-signaling.js';
 export type { CallSignalingEvents, CallSignalingStats } from './call-signaling.js';
 export { CallMachine } from './call-machine.js';
+export type { CallMachineOptions, CallMachineStats } from './call-machine.js';
 export type {
+  CallDirection,
   CallEndInfo,
-  CallMachineOptions,
-  CallMachineStats,
   CallReadyInfo,
   CallRequest,
-  CallDirection,
   InputCallRef,
   MachineOutput,
   SignalingState,
-} from './call-machine.js';
+} from './call-types.js';
 export { DEFAULT_CALL_TIMEOUTS, resolveCallTimeouts } from './call-timeouts.js';
 export type { CallTimeouts } from './call-timeouts.js';
 export { DhConfigCache, DH_RANDOM_LENGTH } from './dh-config-cache.js';

@@ -3,7 +3,7 @@
  * of a fork with the same namespace shape). The only place that knows GramJS constructors.
  */
 import type { Api } from 'telegram';
-import type { CallRequest, InputCallRef } from './call-machine.js';
+import type { CallRequest, InputCallRef } from './call-types.js';
 import { toLong } from './long.js';
 import type { ApiNamespace } from './mtproto.js';
 import type { CallProtocolRecord, DiscardReason } from './phone-call-record.js';
