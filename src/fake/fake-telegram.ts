@@ -33,18 +33,11 @@
  */
 import { Api, errors } from 'telegram';
 import { silentLogger, type Logger } from '../logger.js';
-import { fromHex } from '../crypto/bytes.js';
-import { TELEGRAM_DH_PRIME_HEX } from '../crypto/dh-config.js';
 import { readLong, toLong } from '../signaling/long.js';
 import { isTlObject, type TlObjectLike } from '../signaling/mtproto.js';
-import {
-  decodeDiscardReason,
-  decodeProtocol,
-  type CallProtocolRecord,
-  type DiscardReason,
-  type PhoneConnection,
-} from '../signaling/phone-call-record.js';
+import type { PhoneConnection } from '../signaling/phone-call-record.js';
 import { FakeClient, type FakeServerPort } from './fake-client.js';
+import { fakeRpcError, PhoneService, type FakeCallInfo, type ServiceUser } from './phone-service.js';
 import { SeededRandom } from './seeded-random.js';
 import { SignalingRelay, type SignalingRelayOptions, type SignalingRelayStats } from './signaling-relay.js';
 import { TimerSet } from './timer-set.js';
@@ -118,88 +111,18 @@ export interface FakeTelegramHooks {
   signaling?: (packet: FakeSignalingPacket) => Uint8Array | readonly Uint8Array[] | null | undefined;
 }
 
-export type FakeCallState = 'waiting' | 'accepted' | 'active' | 'discarded';
-
-/** The server's view of one call, for inspection by tests. */
-export interface FakeCallInfo {
-  readonly id: bigint;
-  readonly accessHash: bigint;
-  readonly adminId: bigint;
-  readonly participantId: bigint;
-  readonly state: FakeCallState;
-  readonly receiveDate: number | undefined;
-  readonly version: string | undefined;
-  readonly discardReason: DiscardReason | undefined;
-  readonly discardedBy: bigint | undefined;
-  readonly duration: number | undefined;
-  readonly signalingPackets: { readonly fromAdmin: number; readonly fromParticipant: number };
-  readonly rating: { readonly from: bigint; readonly rating: number; readonly comment: string } | undefined;
-  readonly debug: readonly string[];
-}
-
 export interface FakeRequestLogEntry {
   readonly from: bigint;
   readonly method: string;
   readonly at: number;
 }
 
-interface FakeUser {
-  readonly id: bigint;
-  readonly accessHash: bigint;
-  readonly name: string;
+interface FakeUser extends ServiceUser {
   readonly clients: Set<FakeClient>;
   callsAllowed: boolean;
 }
 
-interface ServerCall {
-  readonly id: bigint;
-  readonly accessHash: bigint;
-  readonly date: number;
-  readonly adminId: bigint;
-  readonly participantId: bigint;
-  readonly randomId: number;
-  readonly gAHash: Buffer;
-  readonly adminProtocol: CallProtocolRecord;
-  readonly video: boolean;
-  state: FakeCallState;
-  participantNotified: boolean;
-  receiveDate: number | undefined;
-  participantProtocol: CallProtocolRecord | undefined;
-  version: string | undefined;
-  gA: Buffer | undefined;
-  gB: Buffer | undefined;
-  keyFingerprint: bigint | undefined;
-  startDate: number | undefined;
-  discardReason: DiscardReason | undefined;
-  discardedBy: bigint | undefined;
-  duration: number | undefined;
-  needRating: boolean;
-  needDebug: boolean;
-  sentByAdmin: number;
-  sentByParticipant: number;
-  rating: FakeCallInfo['rating'];
-  debug: string[];
-  cancelRing: (() => void) | undefined;
-}
-
-const DEFAULT_DH_VERSION = 1;
-const MAX_RANDOM_LENGTH = 1024;
 const MAX_LOG = 10_000;
-
-/** A GramJS `FloodWaitError` as the real client throws it for FLOOD_WAIT_X. */
-export function fakeFloodWait(seconds: number, request?: unknown): Error {
-  return new errors.FloodWaitError({ request: request as Api.AnyRequest, capture: seconds });
-}
-
-/** A GramJS `RPCError` with the given type and code. */
-export function fakeRpcError(type: string, code = 400, request?: unknown): Error {
-  return new errors.RPCError(type, request as Api.AnyRequest, code);
-}
-
-/** The default version rule: first of the caller's versions that the callee also lists. */
-export function firstCommonVersion(callerVersions: readonly string[], calleeVersions: readonly string[]): string | undefined {
-  return callerVersions.find((v) => calleeVersions.includes(v));
-}
 
 export class FakeTelegram implements FakeServerPort {
   readonly hooks: FakeTelegramHooks = {};
@@ -209,13 +132,10 @@ export class FakeTelegram implements FakeServerPort {
   private readonly timers = new TimerSet();
   private readonly relay: SignalingRelay;
   private readonly users = new Map<bigint, FakeUser>();
-  private readonly calls = new Map<bigint, ServerCall>();
+  private readonly phone: PhoneService;
   private readonly delivered = new Map<bigint, Api.TypeUpdate[]>();
   private readonly queues = new Map<FakeClient, unknown[]>();
   private readonly failures: { userId: bigint | undefined; method: string; error: () => Error; remaining: number }[] = [];
-  private readonly dhG: number;
-  private readonly dhP: Buffer;
-  private readonly dhVersion: number;
   private readonly logger: Logger;
   /** Rejects requests still waiting for their result delay when the fake closes. */
   private readonly aborts = new Set<() => void>();
@@ -224,10 +144,15 @@ export class FakeTelegram implements FakeServerPort {
   constructor(private readonly options: FakeTelegramOptions = {}) {
     this.random = new SeededRandom(options.seed ?? 1);
     this.relay = new SignalingRelay(options.signaling ?? {}, new SeededRandom((options.seed ?? 1) ^ 0x5eed), this.timers);
-    this.dhG = options.dh?.g ?? 3;
-    this.dhP = Buffer.from(options.dh?.p ?? fromHex(TELEGRAM_DH_PRIME_HEX));
-    this.dhVersion = options.dh?.version ?? DEFAULT_DH_VERSION;
     this.logger = options.logger ?? silentLogger;
+    this.phone = new PhoneService({
+      options,
+      random: this.random,
+      timers: this.timers,
+      user: (id) => this.users.get(id),
+      sendToUser: (userId, update) => this.sendToUser(userId, update),
+      relaySignaling: (packet) => this.relaySignaling(packet),
+    });
   }
 
   /** Relay counters (loss, duplication, reordering). */
@@ -287,13 +212,12 @@ export class FakeTelegram implements FakeServerPort {
   }
 
   getCall(id: bigint): FakeCallInfo | undefined {
-    const c = this.calls.get(id);
-    return c ? this.info(c) : undefined;
+    return this.phone.getCall(id);
   }
 
   /** Every call the fake has seen, oldest first. */
   listCalls(): FakeCallInfo[] {
-    return [...this.calls.values()].map((c) => this.info(c));
+    return this.phone.listCalls();
   }
 
   /** Releases every timer and disconnects every client. Idempotent. */
@@ -303,7 +227,7 @@ export class FakeTelegram implements FakeServerPort {
     this.timers.close();
     for (const abort of this.aborts) abort();
     this.aborts.clear();
-    for (const c of this.calls.values()) c.cancelRing = undefined;
+    this.phone.close();
     for (const user of this.users.values()) for (const client of [...user.clients]) client.close();
     this.queues.clear();
   }
@@ -332,274 +256,12 @@ export class FakeTelegram implements FakeServerPort {
       failure.remaining--;
       throw failure.error();
     }
-    let result = this.process(from, req);
+    let result = this.phone.process(from, req);
     if (this.hooks.result) result = this.hooks.result({ from, request: req, result });
     const wire = roundTrip(result);
     // The answer travels back while the updates the request caused are already on their way.
     await this.resultDelay();
     return wire;
-  }
-
-  // ---- request processing --------------------------------------------------------------------
-
-  private process(from: bigint, req: TlObjectLike): unknown {
-    switch (req.className) {
-      case 'messages.GetDhConfig':
-        return this.getDhConfig(req);
-      case 'phone.RequestCall':
-        return this.requestCall(from, req);
-      case 'phone.ReceivedCall':
-        return this.receivedCall(from, req);
-      case 'phone.AcceptCall':
-        return this.acceptCall(from, req);
-      case 'phone.ConfirmCall':
-        return this.confirmCall(from, req);
-      case 'phone.DiscardCall':
-        return this.discardCall(from, req);
-      case 'phone.SendSignalingData':
-        return this.sendSignalingData(from, req);
-      case 'phone.SetCallRating':
-        return this.setCallRating(from, req);
-      case 'phone.SaveCallDebug':
-        return this.saveCallDebug(from, req);
-      default:
-        throw fakeRpcError('INPUT_METHOD_INVALID', 400);
-    }
-  }
-
-  private getDhConfig(req: TlObjectLike): unknown {
-    const length = typeof req.randomLength === 'number' ? req.randomLength : 0;
-    if (length < 0 || length > MAX_RANDOM_LENGTH) throw fakeRpcError('RANDOM_LENGTH_INVALID', 400);
-    const random = Buffer.from(this.random.bytes(length));
-    if (req.version === this.dhVersion) return new Api.messages.DhConfigNotModified({ random });
-    return new Api.messages.DhConfig({ g: this.dhG, p: this.dhP, version: this.dhVersion, random });
-  }
-
-  private requestCall(from: bigint, req: TlObjectLike): unknown {
-    const input = req.userId;
-    if (!isTlObject(input) || input.className !== 'InputUser') throw fakeRpcError('USER_ID_INVALID', 400);
-    const callee = this.users.get(readLong(input.userId));
-    if (!callee || callee.id === from || readLong(input.accessHash) !== callee.accessHash) throw fakeRpcError('USER_ID_INVALID', 400);
-    const protocol = this.checkProtocol(req.protocol);
-    if (!callee.callsAllowed) throw fakeRpcError('USER_PRIVACY_RESTRICTED', 403);
-    const randomId = typeof req.randomId === 'number' ? req.randomId : 0;
-    const existing = [...this.calls.values()].find((c) => c.adminId === from && c.randomId === randomId && c.participantId === callee.id);
-    if (existing) return this.phoneCallResult(existing, this.waitingView(existing, from));
-
-    const call: ServerCall = {
-      id: this.random.int64(),
-      accessHash: this.random.int64(),
-      date: this.nowSeconds(),
-      adminId: from,
-      participantId: callee.id,
-      randomId,
-      gAHash: Buffer.from(req.gAHash as Uint8Array),
-      adminProtocol: protocol,
-      video: req.video === true,
-      state: 'waiting',
-      participantNotified: false,
-      receiveDate: undefined,
-      participantProtocol: undefined,
-      version: undefined,
-      gA: undefined,
-      gB: undefined,
-      keyFingerprint: undefined,
-      startDate: undefined,
-      discardReason: undefined,
-      discardedBy: undefined,
-      duration: undefined,
-      needRating: false,
-      needDebug: false,
-      sentByAdmin: 0,
-      sentByParticipant: 0,
-      rating: undefined,
-      debug: [],
-      cancelRing: undefined,
-    };
-    this.calls.set(call.id, call);
-    const result = this.phoneCallResult(call, this.waitingView(call, from));
-
-    if ((this.options.busy ?? 'server') === 'server' && this.inAnotherCall(callee.id, call.id)) {
-      this.discard(call, 'busy', 0, callee.id);
-      return result;
-    }
-    call.participantNotified = true;
-    this.sendToUser(
-      callee.id,
-      new Api.UpdatePhoneCall({
-        phoneCall: new Api.PhoneCallRequested({
-          video: call.video,
-          id: toLong(call.id),
-          accessHash: toLong(call.accessHash),
-          date: call.date,
-          adminId: toLong(call.adminId),
-          participantId: toLong(call.participantId),
-          gAHash: call.gAHash,
-          protocol: this.protocolObject(call.adminProtocol),
-        }),
-      }),
-    );
-    const ringMs = this.options.ringTimeoutMs ?? 0;
-    if (ringMs > 0) {
-      call.cancelRing = this.timers.set(() => {
-        call.cancelRing = undefined;
-        if (call.state === 'waiting') this.discard(call, 'missed', 0, undefined);
-      }, ringMs);
-    }
-    return result;
-  }
-
-  private receivedCall(from: bigint, req: TlObjectLike): unknown {
-    const call = this.callFor(from, req.peer, 'participant');
-    if (call.state === 'discarded') throw fakeRpcError('CALL_ALREADY_DECLINED', 400);
-    if (call.receiveDate === undefined) {
-      call.receiveDate = this.nowSeconds();
-      this.sendToUser(call.adminId, new Api.UpdatePhoneCall({ phoneCall: this.waitingView(call, call.adminId) }));
-    }
-    return true;
-  }
-
-  private acceptCall(from: bigint, req: TlObjectLike): unknown {
-    const call = this.callFor(from, req.peer, 'participant');
-    if (call.state === 'discarded') throw fakeRpcError('CALL_ALREADY_DECLINED', 400);
-    if (call.state !== 'waiting') throw fakeRpcError('CALL_ALREADY_ACCEPTED', 400);
-    const protocol = this.checkProtocol(req.protocol);
-    const choose = this.options.chooseVersion ?? firstCommonVersion;
-    const version = choose(call.adminProtocol.libraryVersions, protocol.libraryVersions);
-    const minLayer = Math.max(call.adminProtocol.minLayer, protocol.minLayer);
-    const maxLayer = Math.min(call.adminProtocol.maxLayer, protocol.maxLayer);
-    if (version === undefined || minLayer > maxLayer) throw fakeRpcError('CALL_PROTOCOL_COMPAT_LAYER_INVALID', 406);
-    call.cancelRing?.();
-    call.cancelRing = undefined;
-    call.state = 'accepted';
-    call.version = version;
-    call.participantProtocol = protocol;
-    call.gB = Buffer.from(req.gB as Uint8Array);
-    call.receiveDate ??= this.nowSeconds();
-    this.sendToUser(
-      call.adminId,
-      new Api.UpdatePhoneCall({
-        phoneCall: new Api.PhoneCallAccepted({
-          video: call.video,
-          id: toLong(call.id),
-          accessHash: toLong(call.accessHash),
-          date: call.date,
-          adminId: toLong(call.adminId),
-          participantId: toLong(call.participantId),
-          gB: call.gB,
-          protocol: this.negotiatedProtocol(call),
-        }),
-      }),
-    );
-    return this.phoneCallResult(call, this.waitingView(call, from));
-  }
-
-  private confirmCall(from: bigint, req: TlObjectLike): unknown {
-    const call = this.callFor(from, req.peer, 'admin');
-    if (call.state === 'discarded') throw fakeRpcError('CALL_ALREADY_DECLINED', 400);
-    if (call.state === 'active') throw fakeRpcError('CALL_ALREADY_ACCEPTED', 400);
-    if (call.state !== 'accepted') throw fakeRpcError('CALL_PEER_INVALID', 400);
-    this.checkProtocol(req.protocol);
-    call.state = 'active';
-    call.gA = Buffer.from(req.gA as Uint8Array);
-    call.keyFingerprint = readLong(req.keyFingerprint);
-    call.startDate = this.nowSeconds();
-    this.sendToUser(call.participantId, new Api.UpdatePhoneCall({ phoneCall: this.phoneCallView(call, call.participantId) }));
-    return this.phoneCallResult(call, this.phoneCallView(call, from));
-  }
-
-  private discardCall(from: bigint, req: TlObjectLike): unknown {
-    const call = this.callFor(from, req.peer, 'either');
-    if (call.state !== 'discarded') {
-      const reason = decodeDiscardReason(req.reason) ?? 'hangup';
-      const duration = call.state === 'active' && typeof req.duration === 'number' ? Math.max(0, req.duration) : 0;
-      this.discard(call, reason, duration, from);
-    }
-    return new Api.Updates({
-      updates: [new Api.UpdatePhoneCall({ phoneCall: this.discardedView(call) })],
-      users: [],
-      chats: [],
-      date: this.nowSeconds(),
-      seq: 0,
-    });
-  }
-
-  private sendSignalingData(from: bigint, req: TlObjectLike): unknown {
-    const call = this.callFor(from, req.peer, 'either');
-    if (call.state !== 'active' && call.state !== 'accepted') throw fakeRpcError('CALL_PEER_INVALID', 400);
-    const to = from === call.adminId ? call.participantId : call.adminId;
-    const index = from === call.adminId ? call.sentByAdmin++ : call.sentByParticipant++;
-    const data = new Uint8Array(req.data as Uint8Array);
-    const tampered = this.hooks.signaling ? this.hooks.signaling({ from, to, callId: call.id, data, index }) : data;
-    const packets = tampered === null ? [] : tampered === undefined ? [data] : tampered instanceof Uint8Array ? [tampered] : [...tampered];
-    for (const packet of packets) {
-      this.relay.relay(packet, (d) =>
-        this.sendToUser(to, new Api.UpdatePhoneCallSignalingData({ phoneCallId: toLong(call.id), data: Buffer.from(d) })),
-      );
-    }
-    return true;
-  }
-
-  private setCallRating(from: bigint, req: TlObjectLike): unknown {
-    const call = this.callFor(from, req.peer, 'either');
-    const rating = typeof req.rating === 'number' ? req.rating : 0;
-    if (rating < 1 || rating > 5) throw fakeRpcError('CALL_RATING_INVALID', 400);
-    call.rating = { from, rating, comment: typeof req.comment === 'string' ? req.comment : '' };
-    return new Api.Updates({ updates: [], users: [], chats: [], date: this.nowSeconds(), seq: 0 });
-  }
-
-  private saveCallDebug(from: bigint, req: TlObjectLike): unknown {
-    const call = this.callFor(from, req.peer, 'either');
-    const debug = req.debug;
-    if (isTlObject(debug) && typeof debug.data === 'string') call.debug.push(debug.data);
-    return true;
-  }
-
-  // ---- state helpers -------------------------------------------------------------------------
-
-  private discard(call: ServerCall, reason: DiscardReason, duration: number, by: bigint | undefined): void {
-    const wasActive = call.state === 'active';
-    call.cancelRing?.();
-    call.cancelRing = undefined;
-    call.state = 'discarded';
-    call.discardReason = reason;
-    call.discardedBy = by;
-    call.duration = duration;
-    call.needRating = this.options.needRating ?? wasActive;
-    call.needDebug = this.options.needDebug ?? false;
-    const update = (): Api.UpdatePhoneCall => new Api.UpdatePhoneCall({ phoneCall: this.discardedView(call) });
-    if (by !== call.adminId) this.sendToUser(call.adminId, update());
-    if (by !== call.participantId && call.participantNotified) this.sendToUser(call.participantId, update());
-  }
-
-  private callFor(from: bigint, peer: unknown, role: 'admin' | 'participant' | 'either'): ServerCall {
-    if (!isTlObject(peer) || peer.className !== 'InputPhoneCall') throw fakeRpcError('CALL_PEER_INVALID', 400);
-    const call = this.calls.get(readLong(peer.id));
-    if (!call || readLong(peer.accessHash) !== call.accessHash) throw fakeRpcError('CALL_PEER_INVALID', 400);
-    const ok =
-      (role !== 'participant' && from === call.adminId) || (role !== 'admin' && from === call.participantId && call.participantNotified);
-    if (!ok) throw fakeRpcError('CALL_PEER_INVALID', 400);
-    return call;
-  }
-
-  private checkProtocol(value: unknown): CallProtocolRecord {
-    let protocol: CallProtocolRecord;
-    try {
-      protocol = decodeProtocol(value);
-    } catch {
-      throw fakeRpcError('CALL_PROTOCOL_FLAGS_INVALID', 400);
-    }
-    if (!protocol.udpP2p && !protocol.udpReflector) throw fakeRpcError('CALL_PROTOCOL_FLAGS_INVALID', 400);
-    if (protocol.minLayer > protocol.maxLayer || protocol.maxLayer < 65) throw fakeRpcError('CALL_PROTOCOL_LAYER_INVALID', 400);
-    return protocol;
-  }
-
-  private inAnotherCall(userId: bigint, exceptId: bigint): boolean {
-    for (const c of this.calls.values()) {
-      if (c.id === exceptId || c.state === 'discarded') continue;
-      if (c.adminId === userId || (c.participantId === userId && c.participantNotified)) return true;
-    }
-    return false;
   }
 
   private resolveEntities(request: Api.AnyRequest): Api.AnyRequest {
@@ -614,121 +276,19 @@ export class FakeTelegram implements FakeServerPort {
     return request;
   }
 
-  // ---- views ---------------------------------------------------------------------------------
-
-  private protocolObject(p: CallProtocolRecord): Api.PhoneCallProtocol {
-    return new Api.PhoneCallProtocol({
-      udpP2p: p.udpP2p,
-      udpReflector: p.udpReflector,
-      minLayer: p.minLayer,
-      maxLayer: p.maxLayer,
-      libraryVersions: [...p.libraryVersions],
-    });
-  }
-
-  private negotiatedProtocol(call: ServerCall): Api.PhoneCallProtocol {
-    const a = call.adminProtocol;
-    const b = call.participantProtocol ?? a;
-    return new Api.PhoneCallProtocol({
-      udpP2p: a.udpP2p && b.udpP2p,
-      udpReflector: a.udpReflector && b.udpReflector,
-      minLayer: Math.max(a.minLayer, b.minLayer),
-      maxLayer: Math.min(a.maxLayer, b.maxLayer),
-      libraryVersions: call.version === undefined ? [] : [call.version],
-    });
-  }
-
-  private waitingView(call: ServerCall, viewer: bigint): Api.PhoneCallWaiting {
-    const protocol = viewer === call.adminId ? call.adminProtocol : (call.participantProtocol ?? call.adminProtocol);
-    return new Api.PhoneCallWaiting({
-      video: call.video,
-      id: toLong(call.id),
-      accessHash: toLong(call.accessHash),
-      date: call.date,
-      adminId: toLong(call.adminId),
-      participantId: toLong(call.participantId),
-      protocol: this.protocolObject(protocol),
-      ...(call.receiveDate === undefined ? {} : { receiveDate: call.receiveDate }),
-    });
-  }
-
-  private phoneCallView(call: ServerCall, viewer: bigint): Api.PhoneCall {
-    const option = this.options.customParameters;
-    const custom = typeof option === 'function' ? option(this.info(call)) : option;
-    const json = custom === undefined ? undefined : typeof custom === 'string' ? custom : JSON.stringify(custom);
-    return new Api.PhoneCall({
-      p2pAllowed: this.options.p2pAllowed ?? true,
-      video: call.video,
-      id: toLong(call.id),
-      accessHash: toLong(call.accessHash),
-      date: call.date,
-      adminId: toLong(call.adminId),
-      participantId: toLong(call.participantId),
-      // The caller learns g_b, the callee g_a (§2.4 steps 5–6).
-      gAOrB: viewer === call.adminId ? call.gB! : call.gA!,
-      keyFingerprint: toLong(call.keyFingerprint ?? 0n),
-      protocol: this.negotiatedProtocol(call),
-      connections: (this.options.connections ?? []).map((c, i) => this.connectionObject(c, i)),
-      startDate: call.startDate ?? call.date,
-      ...(json === undefined ? {} : { customParameters: new Api.DataJSON({ data: json }) }),
-    });
-  }
-
-  private connectionObject(c: FakeConnection, index: number): Api.TypePhoneConnection {
-    const id = toLong(c.id ?? BigInt(index + 1));
-    if (c.kind === 'webrtc') {
-      return new Api.PhoneConnectionWebrtc({
-        turn: c.turn ?? false,
-        stun: c.stun ?? false,
-        id,
-        ip: c.ip,
-        ipv6: c.ipv6 ?? '',
-        port: c.port,
-        username: c.username ?? '',
-        password: c.password ?? '',
-      });
-    }
-    return new Api.PhoneConnection({ tcp: c.tcp ?? false, id, ip: c.ip, ipv6: c.ipv6 ?? '', port: c.port, peerTag: Buffer.from(c.peerTag) });
-  }
-
-  private discardedView(call: ServerCall): Api.PhoneCallDiscarded {
-    return new Api.PhoneCallDiscarded({
-      needRating: call.needRating,
-      needDebug: call.needDebug,
-      video: call.video,
-      id: toLong(call.id),
-      reason: reasonObject(call.discardReason ?? 'hangup'),
-      duration: call.duration ?? 0,
-    });
-  }
-
-  private phoneCallResult(call: ServerCall, phoneCall: Api.TypePhoneCall): Api.phone.PhoneCall {
-    const users = [call.adminId, call.participantId].map((id) => {
-      const u = this.users.get(id)!;
-      return new Api.User({ id: toLong(u.id), accessHash: toLong(u.accessHash), firstName: u.name });
-    });
-    return new Api.phone.PhoneCall({ phoneCall, users });
-  }
-
-  private info(c: ServerCall): FakeCallInfo {
-    return {
-      id: c.id,
-      accessHash: c.accessHash,
-      adminId: c.adminId,
-      participantId: c.participantId,
-      state: c.state,
-      receiveDate: c.receiveDate,
-      version: c.version,
-      discardReason: c.discardReason,
-      discardedBy: c.discardedBy,
-      duration: c.duration,
-      signalingPackets: { fromAdmin: c.sentByAdmin, fromParticipant: c.sentByParticipant },
-      rating: c.rating,
-      debug: [...c.debug],
-    };
-  }
-
   // ---- delivery ------------------------------------------------------------------------------
+
+  /** One phone.sendSignalingData packet through the signaling hook and the (lossy) relay. */
+  private relaySignaling(packet: FakeSignalingPacket): void {
+    const data = packet.data;
+    const tampered = this.hooks.signaling ? this.hooks.signaling(packet) : data;
+    const packets = tampered === null ? [] : tampered === undefined ? [data] : tampered instanceof Uint8Array ? [tampered] : [...tampered];
+    for (const out of packets) {
+      this.relay.relay(out, (d) =>
+        this.sendToUser(packet.to, new Api.UpdatePhoneCallSignalingData({ phoneCallId: toLong(packet.callId), data: Buffer.from(d) })),
+      );
+    }
+  }
 
   private sendToUser(userId: bigint, update: Api.TypeUpdate): void {
     this.deliverUpdate(userId, update, { hook: true });
@@ -791,19 +351,5 @@ export class FakeTelegram implements FakeServerPort {
 
   private nowSeconds(): number {
     return Math.floor(Date.now() / 1000);
-  }
-}
-
-function reasonObject(reason: DiscardReason): Api.TypePhoneCallDiscardReason {
-  switch (reason) {
-    case 'missed':
-      return new Api.PhoneCallDiscardReasonMissed();
-    case 'busy':
-      return new Api.PhoneCallDiscardReasonBusy();
-    case 'disconnect':
-    case 'migrate':
-      return new Api.PhoneCallDiscardReasonDisconnect();
-    case 'hangup':
-      return new Api.PhoneCallDiscardReasonHangup();
   }
 }

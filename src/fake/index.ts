@@ -24,15 +24,10 @@
  * behaviour (DH config, call states, receive_date, version choice, connections, busy, discard
  * propagation, RPC errors, signaling relay with seeded faults) and the test hooks.
  */
-export {
-  FakeTelegram,
-  fakeFloodWait,
-  fakeRpcError,
-  firstCommonVersion,
-} from './fake-telegram.js';
+export { FakeTelegram } from './fake-telegram.js';
+export { fakeFloodWait, fakeRpcError, firstCommonVersion } from './phone-service.js';
+export type { FakeCallInfo, FakeCallState } from './phone-service.js';
 export type {
-  FakeCallInfo,
-  FakeCallState,
   FakeConnection,
   FakeCustomParameters,
   FakeRequestLogEntry,
