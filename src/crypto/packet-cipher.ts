@@ -92,3 +92,35 @@ export class PacketCipher {
     return { ok: true, body };
   }
 }
+
+/**
+ * Encrypts one packet body for the peer: the one-shot form of `PacketCipher.encrypt` (keep a
+ * `PacketCipher` for a stream of packets; it checks and copies the key once).
+ *
+ * @param key the 256-byte call key (`CallReadyInfo.key`)
+ * @param isOutgoing our side of the key: true on the caller (`CallReadyInfo.isOutgoing`)
+ * @param body the plaintext body (on the signaling connection: seq and message, §4)
+ * @param kind which connection's key offset to use (default `signaling`)
+ * @returns msg_key(16) || AES-256-CTR(body)
+ * @throws CryptoError `BAD_KEY` when the key is not 256 bytes
+ *
+ * @example
+ * const packet = encryptPacket(ready.key, ready.isOutgoing, body);
+ * // the peer, with the same key and its own side:
+ * const result = decryptPacket(key, !ready.isOutgoing, packet); // { ok: true, body }
+ */
+export function encryptPacket(key: Uint8Array, isOutgoing: boolean, body: Uint8Array, kind: ConnectionKind = 'signaling'): Uint8Array {
+  return new PacketCipher(key, isOutgoing, kind).encrypt(body);
+}
+
+/**
+ * Decrypts one packet from the peer: the one-shot form of `PacketCipher.decrypt`. `isOutgoing`
+ * is our own side of the key, as for `encryptPacket`. Never throws for a bad packet: a wrong size
+ * or msg_key (tampered, or encrypted by the other side of the key) comes back as
+ * `{ ok: false, reason }`.
+ *
+ * @throws CryptoError `BAD_KEY` when the key is not 256 bytes (local misuse)
+ */
+export function decryptPacket(key: Uint8Array, isOutgoing: boolean, packet: Uint8Array, kind: ConnectionKind = 'signaling'): DecryptResult {
+  return new PacketCipher(key, isOutgoing, kind).decrypt(packet);
+}

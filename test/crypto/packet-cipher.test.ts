@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import {
   aesCtr,
   computeMsgKey,
+  decryptPacket,
   deriveAesKeyIv,
+  encryptPacket,
   fromHex,
   PacketCipher,
   senderOffset,
@@ -21,6 +23,17 @@ describe('packet cipher', () => {
     expect(senderOffset(true, 'transport')).toBe(0);
     expect(senderOffset(false, 'transport')).toBe(8);
   });
+
+  for (const packet of v.packets) {
+    it(`encryptPacket / decryptPacket reproduce vector ${packet.name} with the key and a side`, () => {
+      const body = fromHex(packet.decrypted_body_hex);
+      expect(toHex(encryptPacket(key, packet.sender_is_outgoing, body))).toBe(packet.packet_hex);
+      const decrypted = decryptPacket(key, !packet.sender_is_outgoing, fromHex(packet.packet_hex));
+      expect(decrypted.ok && toHex(decrypted.body)).toBe(packet.decrypted_body_hex);
+      expect(decryptPacket(key, packet.sender_is_outgoing, fromHex(packet.packet_hex))).toEqual({ ok: false, reason: 'msg-key' });
+      expect(() => encryptPacket(key.subarray(1), true, body)).toThrow(expect.objectContaining({ code: 'BAD_KEY' }));
+    });
+  }
 
   for (const packet of v.packets) {
     it(`reproduces vector ${packet.name}: msg_key, aes key/iv, packet; the peer decrypts it`, () => {
