@@ -47,7 +47,7 @@ function pendingAcks(channel: SignalingChannel): number {
 }
 
 function budgetDrops(channel: SignalingChannel): number | string {
-  return (channel.stats.dropped as { budget?: number }).budget ?? '-';
+  return (channel.getStats().dropped as { budget?: number }).budget ?? '-';
 }
 
 /** Drives `channel` like the peer-never-acks attacks: returns what it sent. */
@@ -106,7 +106,7 @@ export default async function benchSignalingHostile(): Promise<void> {
     rows.push({
       case: `1 packet of ${count} empty ack-requiring messages`,
       cpuMs: alone.ms,
-      delivered: alone.last.stats.messagesDelivered,
+      delivered: alone.last.getStats().messagesDelivered,
       pendingAcks: pendingAcks(alone.last),
       budgetDrops: budgetDrops(alone.last),
     });
@@ -153,7 +153,7 @@ export default async function benchSignalingHostile(): Promise<void> {
     rows.push({
       case: `10 packets of ${kind} bombs (${new HostilePeer(key, false).serviceWith(() => payload).count} a packet), 10 ms apart`,
       cpuMs: r.ms,
-      delivered: r.last.channel.stats.messagesDelivered,
+      delivered: r.last.channel.getStats().messagesDelivered,
       inflatedMiB: (r.last.inflated / 2 ** 20).toFixed(0),
       budgetDrops: budgetDrops(r.last.channel),
     });
@@ -214,9 +214,9 @@ export default async function benchSignalingHostile(): Promise<void> {
       case: 'honest setup: 30 messages each way in 1 s, 150 ms one-way',
       packetsOut: `${sent.a[0]} / ${sent.b[0]}`,
       kbOut: `${(sent.a[1]! / 1024).toFixed(0)} / ${(sent.b[1]! / 1024).toFixed(0)}`,
-      delivered: `${a.stats.messagesDelivered} / ${b.stats.messagesDelivered}`,
+      delivered: `${a.getStats().messagesDelivered} / ${b.getStats().messagesDelivered}`,
       budgetDrops: `${budgetDrops(a)} / ${budgetDrops(b)}`,
-      deferred: `${(a.stats as { sendsDeferred?: number }).sendsDeferred ?? '-'} / ${(b.stats as { sendsDeferred?: number }).sendsDeferred ?? '-'}`,
+      deferred: `${(a.getStats() as { sendsDeferred?: number }).sendsDeferred ?? '-'} / ${(b.getStats() as { sendsDeferred?: number }).sendsDeferred ?? '-'}`,
     });
   }
 

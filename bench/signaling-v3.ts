@@ -172,7 +172,7 @@ export default async function benchSignalingV3(): Promise<void> {
       body.set(bomb, 4);
       return cipher.encrypt(body);
     });
-    return measure(`gzip bombs (${bomb.length} B -> 64 MiB)`, (b) => channel.receive(b, Date.now()), blobs, () => `dropped payload ${channel.stats.dropped.payload}, budget ${channel.stats.dropped.budget}`);
+    return measure(`gzip bombs (${bomb.length} B -> 64 MiB)`, (b) => channel.receive(b, Date.now()), blobs, () => `dropped payload ${channel.getStats().dropped.payload}, budget ${channel.getStats().dropped.budget}`);
   };
   rows.push(await trials(bombs));
 

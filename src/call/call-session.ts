@@ -149,10 +149,10 @@ export class CallSession extends EventEmitter<CallSessionEvents> {
     });
   }
 
-  get stats(): CallSessionStats {
+  getStats(): CallSessionStats {
     return {
-      signalingChannel: this.runner.stats,
-      signalingCarrier: { kind: this.runner.carrierKind, ...this.runner.carrierStats },
+      signalingChannel: this.runner.getStats(),
+      signalingCarrier: { kind: this.runner.carrierKind, ...this.runner.getCarrierStats() },
       transport: this.transport.stats,
       path: this.transport.path(),
     };

@@ -284,7 +284,7 @@ export class Call extends EventEmitter<CallEvents> {
       direction: this.direction,
       version: this.ready?.version,
       connectMs: this.connectMs,
-      connection: this.session?.stats,
+      connection: this.session?.getStats(),
       media: this.media.getStats(),
     };
   }

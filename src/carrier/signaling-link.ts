@@ -66,12 +66,15 @@ export class SignalingLink {
     return this.carrier.kind;
   }
 
-  get stats(): Readonly<SignalingChannelStats> {
-    return this.runner.stats;
+  /** The encrypted channel's counters (a snapshot). */
+  getStats(): SignalingChannelStats {
+    return this.runner.getStats();
   }
 
-  get carrierStats(): Readonly<CarrierStats> {
-    return this.carrier.stats;
+  /** The carrier's counters (a snapshot). */
+  getCarrierStats(): CarrierStats {
+    const stats = this.carrier.stats;
+    return { ...stats, dropped: { ...stats.dropped } };
   }
 
   start(): void {

@@ -22,6 +22,7 @@ import { decodeSignalingPayload } from './signaling-payload.js';
 import { DEFAULT_SIGNALING_LIMITS, type SignalingLimits } from './signaling-limits.js';
 import { TokenBucket } from './token-bucket.js';
 import {
+  copyStats,
   counterExhausted,
   counterOf,
   decryptCounted,
@@ -30,6 +31,7 @@ import {
   REQUIRES_ACK_BIT,
   type ChannelOutput,
   type SignalingChannel,
+  type SignalingChannelStats,
 } from './signaling-channel.js';
 
 export interface AckedChannelTimings {
@@ -67,7 +69,7 @@ const OVER_BUDGET = Symbol('over budget');
 
 export class AckedSignalingChannel implements SignalingChannel {
   readonly mode = 'acked' as const;
-  readonly stats = emptyStats();
+  private readonly counters = emptyStats();
 
   private readonly cipher: PacketCipher;
   private readonly maxPacketSize: number;
@@ -125,7 +127,7 @@ export class AckedSignalingChannel implements SignalingChannel {
     }
     const seq = (this.nextCounter() | REQUIRES_ACK_BIT) >>> 0;
     const message: QueuedMessage = { seq, serialized: serializeCustom(seq, payload), lastSent: 0 };
-    this.stats.messagesSent++;
+    this.counters.messagesSent++;
     const fitsBehindQueue = MSG_KEY_SIZE + SERVICE_HEADER_SIZE + this.unackedBytes + size <= this.maxPacketSize;
     const wasEmpty = this.unacked.size === 0;
     this.unacked.set(seq, message);
@@ -154,18 +156,18 @@ export class AckedSignalingChannel implements SignalingChannel {
 
   receive(packet: Uint8Array, now: number): ChannelOutput {
     const out: ChannelOutput = { packets: [], messages: [] };
-    const body = decryptCounted(this.cipher, packet, this.stats);
+    const body = decryptCounted(this.cipher, packet, this.counters);
     if (!body) return out;
     const messages = parseBody(body);
     if (!messages) {
-      this.stats.dropped.malformed++;
+      this.counters.dropped.malformed++;
       return out;
     }
     if (!this.incoming.accept(counterOf(messages[0]!.seq))) {
-      this.stats.dropped.replay++;
+      this.counters.dropped.replay++;
       return out;
     }
-    this.stats.packetsReceived++;
+    this.counters.packetsReceived++;
 
     let newAckRequired = false;
     let firstAckRequired = true;
@@ -181,7 +183,7 @@ export class AckedSignalingChannel implements SignalingChannel {
       if (message.type !== CUSTOM_ID) continue;
       if (!unread && (message.seq & REQUIRES_ACK_BIT) !== 0 && this.pendingAcks.size >= this.limits.maxPendingAcks) unread = true;
       if (unread) {
-        this.stats.dropped.budget++;
+        this.counters.dropped.budget++;
         continue;
       }
       const counter = counterOf(message.seq);
@@ -190,13 +192,13 @@ export class AckedSignalingChannel implements SignalingChannel {
         firstAckRequired = false;
         if (this.ackRequired.has(counter)) {
           this.pendingAcks.add(message.seq); // acked again: our ack may have been lost
-          this.stats.dropped.duplicate++;
+          this.counters.dropped.duplicate++;
           continue;
         }
         const payload = this.decode(body.subarray(message.offset, message.offset + message.length), now);
         if (payload === OVER_BUDGET) {
           unread = true;
-          this.stats.dropped.budget++;
+          this.counters.dropped.budget++;
           continue;
         }
         this.ackRequired.add(counter, first);
@@ -205,12 +207,12 @@ export class AckedSignalingChannel implements SignalingChannel {
         if (payload) this.deliver(out, payload);
       } else {
         if (index > 0 && !this.incoming.accept(counter)) {
-          this.stats.dropped.duplicate++;
+          this.counters.dropped.duplicate++;
           continue;
         }
         // Never resent (no ack requested; tgcalls V2 sends none of these), so over budget it is lost.
         const payload = this.decode(body.subarray(message.offset, message.offset + message.length), now);
-        if (payload === OVER_BUDGET) this.stats.dropped.budget++;
+        if (payload === OVER_BUDGET) this.counters.dropped.budget++;
         else if (payload) this.deliver(out, payload);
       }
     }
@@ -241,6 +243,10 @@ export class AckedSignalingChannel implements SignalingChannel {
       due = true;
     }
     return due ? this.flush(now) : [];
+  }
+
+  getStats(): SignalingChannelStats {
+    return copyStats(this.counters);
   }
 
   nextDeadline(): number | undefined {
@@ -282,12 +288,12 @@ export class AckedSignalingChannel implements SignalingChannel {
     const decoded = decodeSignalingPayload(payload, this.inflateBudget, now);
     if (decoded.ok) return decoded.payload;
     if (decoded.reason === 'budget') return OVER_BUDGET;
-    this.stats.dropped.payload++;
+    this.counters.dropped.payload++;
     return undefined;
   }
 
   private deliver(out: ChannelOutput, payload: Uint8Array): void {
-    this.stats.messagesDelivered++;
+    this.counters.messagesDelivered++;
     out.messages.push(payload);
   }
 
@@ -318,7 +324,7 @@ export class AckedSignalingChannel implements SignalingChannel {
     }
     const needed = MSG_KEY_SIZE + SERVICE_HEADER_SIZE + (this.pendingAcks.size > 0 ? ACK_SIZE : head!.serialized.length);
     if (!this.canSend(needed, now)) {
-      if (this.blockedUntil === undefined || now >= this.blockedUntil) this.stats.sendsDeferred++;
+      if (this.blockedUntil === undefined || now >= this.blockedUntil) this.counters.sendsDeferred++;
       this.blockedUntil = Math.max(this.packetBudget.readyAt(1, now), this.byteBudget.readyAt(needed, now));
       this.resendDeadline ??= now;
       return [];
@@ -366,7 +372,7 @@ export class AckedSignalingChannel implements SignalingChannel {
     for (const message of this.unacked.values()) {
       if (!this.isDue(message, now)) break;
       if (size + message.serialized.length > cap) break;
-      if (message.lastSent !== 0) this.stats.resends++;
+      if (message.lastSent !== 0) this.counters.resends++;
       parts.push(message.serialized);
       size += message.serialized.length;
       message.lastSent = now;
@@ -380,7 +386,7 @@ export class AckedSignalingChannel implements SignalingChannel {
     }
     this.packetBudget.charge(1, now);
     this.byteBudget.charge(size, now);
-    this.stats.packetsSent++;
+    this.counters.packetsSent++;
     return this.cipher.encrypt(concatBytes(...parts));
   }
 

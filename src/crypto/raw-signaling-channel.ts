@@ -12,7 +12,16 @@ import { ReplayWindow } from './replay-window.js';
 import { compressSignalingPayload, decodeSignalingPayload } from './signaling-payload.js';
 import { DEFAULT_SIGNALING_LIMITS, type SignalingLimits } from './signaling-limits.js';
 import { TokenBucket } from './token-bucket.js';
-import { counterExhausted, decryptCounted, emptyStats, MAX_COUNTER, type ChannelOutput, type SignalingChannel } from './signaling-channel.js';
+import {
+  copyStats,
+  counterExhausted,
+  decryptCounted,
+  emptyStats,
+  MAX_COUNTER,
+  type ChannelOutput,
+  type SignalingChannel,
+  type SignalingChannelStats,
+} from './signaling-channel.js';
 
 export interface RawChannelOptions {
   key: Uint8Array;
@@ -26,7 +35,7 @@ export interface RawChannelOptions {
 
 export class RawSignalingChannel implements SignalingChannel {
   readonly mode = 'raw' as const;
-  readonly stats = emptyStats();
+  private readonly counters = emptyStats();
   readonly fatalError = undefined;
   private readonly cipher: PacketCipher;
   private readonly incoming = new ReplayWindow();
@@ -56,34 +65,38 @@ export class RawSignalingChannel implements SignalingChannel {
     const body = new Uint8Array(4 + data.length);
     writeUint32BE(body, 0, this.counter);
     body.set(data, 4);
-    this.stats.messagesSent++;
-    this.stats.packetsSent++;
+    this.counters.messagesSent++;
+    this.counters.packetsSent++;
     return [this.cipher.encrypt(body)];
   }
 
   receive(packet: Uint8Array, now: number): ChannelOutput {
     const out: ChannelOutput = { packets: [], messages: [] };
-    const body = decryptCounted(this.cipher, packet, this.stats);
+    const body = decryptCounted(this.cipher, packet, this.counters);
     if (!body) return out;
     const counter = readUint32BE(body, 0) & MAX_COUNTER;
     if (!this.incoming.accept(counter)) {
-      this.stats.dropped.replay++;
+      this.counters.dropped.replay++;
       return out;
     }
-    this.stats.packetsReceived++;
+    this.counters.packetsReceived++;
     const decoded = this.messageBudget.take(1, now) ? decodeSignalingPayload(body.subarray(4), this.inflateBudget, now) : undefined;
     if (!decoded || !decoded.ok) {
-      if (!decoded || decoded.reason === 'budget') this.stats.dropped.budget++;
-      else this.stats.dropped.payload++;
+      if (!decoded || decoded.reason === 'budget') this.counters.dropped.budget++;
+      else this.counters.dropped.payload++;
       return out;
     }
-    this.stats.messagesDelivered++;
+    this.counters.messagesDelivered++;
     out.messages.push(decoded.payload);
     return out;
   }
 
   tick(_now: number): Uint8Array[] {
     return [];
+  }
+
+  getStats(): SignalingChannelStats {
+    return copyStats(this.counters);
   }
 
   nextDeadline(): number | undefined {

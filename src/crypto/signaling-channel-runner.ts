@@ -3,7 +3,7 @@
  * and payloads to callbacks. Everything protocol-related stays in the sans-I/O channel.
  */
 import type { CryptoError } from '../errors.js';
-import type { SignalingChannel } from './signaling-channel.js';
+import type { SignalingChannel, SignalingChannelStats } from './signaling-channel.js';
 
 export interface SignalingChannelRunnerOptions {
   channel: SignalingChannel;
@@ -30,8 +30,9 @@ export class SignalingChannelRunner {
     this.now = options.now ?? Date.now;
   }
 
-  get stats() {
-    return this.channel.stats;
+  /** The channel's counters (a snapshot). */
+  getStats(): SignalingChannelStats {
+    return this.channel.getStats();
   }
 
   /** Throws `CryptoError` for local misuse (message too large, counter exhausted). */

@@ -48,13 +48,19 @@ export interface SignalingChannel {
   tick(now: number): Uint8Array[];
   /** When `tick` next has work, or undefined when no timer is armed. */
   nextDeadline(): number | undefined;
-  readonly stats: SignalingChannelStats;
+  /** A snapshot of the counters. */
+  getStats(): SignalingChannelStats;
   /**
    * Set once the channel cannot go on: outgoing counter exhausted (COUNTER_LIMIT), or, in acked
    * mode, a peer that acks nothing (SIGNALING_NOT_ACKED) or lets too much wait (TOO_MANY_UNACKED).
    * The call must end.
    */
   readonly fatalError: CryptoError | undefined;
+}
+
+/** A deep copy, for `getStats()`. */
+export function copyStats(s: SignalingChannelStats): SignalingChannelStats {
+  return { ...s, dropped: { ...s.dropped } };
 }
 
 export function emptyStats(): SignalingChannelStats {
@@ -82,7 +88,7 @@ export function counterExhausted(): CryptoError {
   return new CryptoError('COUNTER_LIMIT', 'outgoing signaling packet counter reached 2^30');
 }
 
-/** Decrypts a received packet; a bad size or msg_key is counted in `stats` and gives undefined. */
+/** Decrypts a received packet; a bad size or msg_key is counted in `stats` (the channel's counters) and gives undefined. */
 export function decryptCounted(cipher: PacketCipher, packet: Uint8Array, stats: SignalingChannelStats): Uint8Array | undefined {
   const decrypted = cipher.decrypt(packet);
   if (decrypted.ok) return decrypted.body;

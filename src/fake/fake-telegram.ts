@@ -156,8 +156,8 @@ export class FakeTelegram implements FakeServerPort {
   }
 
   /** Relay counters (loss, duplication, reordering). */
-  get signalingStats(): Readonly<SignalingRelayStats> {
-    return { ...this.relay.stats };
+  getSignalingStats(): SignalingRelayStats {
+    return this.relay.getStats();
   }
 
   /** Timers currently pending inside the fake (0 once closed). */

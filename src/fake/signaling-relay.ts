@@ -31,7 +31,7 @@ function probability(v: number | undefined, name: string): number {
 }
 
 export class SignalingRelay {
-  readonly stats: SignalingRelayStats = { relayed: 0, dropped: 0, duplicated: 0, reordered: 0 };
+  private readonly counters: SignalingRelayStats = { relayed: 0, dropped: 0, duplicated: 0, reordered: 0 };
   private readonly loss: number;
   private readonly duplicate: number;
   private readonly reorder: number;
@@ -52,20 +52,24 @@ export class SignalingRelay {
     this.maxDelay = Math.max(this.minDelay, options.delayMs?.max ?? this.minDelay);
   }
 
+  getStats(): SignalingRelayStats {
+    return { ...this.counters };
+  }
+
   relay(data: Uint8Array, deliver: (data: Uint8Array) => void): void {
     if (this.random.next() < this.loss) {
-      this.stats.dropped++;
+      this.counters.dropped++;
       return;
     }
     const copies = this.random.next() < this.duplicate ? 2 : 1;
-    if (copies === 2) this.stats.duplicated++;
+    if (copies === 2) this.counters.duplicated++;
     for (let i = 0; i < copies; i++) {
       let delay = this.minDelay + this.random.next() * (this.maxDelay - this.minDelay);
       if (this.random.next() < this.reorder) {
         delay += this.reorderDelayMs;
-        this.stats.reordered++;
+        this.counters.reordered++;
       }
-      this.stats.relayed++;
+      this.counters.relayed++;
       if (delay <= 0) deliver(data);
       else this.timers.set(() => deliver(data), delay);
     }

@@ -6,7 +6,7 @@
  */
 import type { OpusDecoder } from './opus-codec.js';
 import { opusPacketInfo, OPUS_MAX_PACKET_SAMPLES } from './opus-packet.js';
-import { JitterBuffer, type JitterBufferOptions, type PushResult } from './jitter-buffer.js';
+import { JitterBuffer, type JitterBufferOptions, type JitterBufferStats, type PushResult } from './jitter-buffer.js';
 import { accelerate } from './time-stretch.js';
 import { VoiceActivityDetector, type VadOptions } from './vad.js';
 import type { RtpPacket } from './rtp.js';
@@ -148,11 +148,11 @@ export class AudioReceiver {
     return this.takeFrame();
   }
 
-  get jitterStats(): JitterBuffer['stats'] {
-    return this.jb.stats;
+  getJitterStats(): JitterBufferStats {
+    return this.jb.getStats();
   }
 
-  get stats(): AudioReceiverStats {
+  getStats(): AudioReceiverStats {
     return { ...this.s };
   }
 

@@ -257,7 +257,7 @@ export class AudioSender {
     return (this.tsBase + Math.round((nowMs - this.startMs) * 48)) >>> 0;
   }
 
-  get stats(): AudioSenderStats {
+  getStats(): AudioSenderStats {
     return { ...this.s };
   }
 

@@ -272,7 +272,7 @@ export class JitterBuffer {
     return this.delays.targetMs();
   }
 
-  get stats(): JitterBufferStats {
+  getStats(): JitterBufferStats {
     const last = this.packets[this.packets.length - 1];
     const from = this.started ? this.nextTs : (this.packets[0]?.extTs ?? 0);
     const bufferedMs = last ? Math.max(0, last.extTs + last.packet.samples - from) / this.perMs : 0;

@@ -352,13 +352,13 @@ export class MediaEngine {
   getStats(): MediaStats {
     const rb = this.remoteBlock;
     return {
-      sent: sendStats(this.sender.stats, {
+      sent: sendStats(this.sender.getStats(), {
         queuedMs: this.sender.queuedMs,
         bitrateBps: this.sendBps,
         targetBitrateBps: this.bitrate,
         packetLossPercent: this.lossPercent,
       }),
-      received: receiveStats(this.receiver.stats, this.receiver.jitterStats, {
+      received: receiveStats(this.receiver.getStats(), this.receiver.getJitterStats(), {
         remoteSsrc: this.remoteSsrc,
         packets: this.recvPackets,
         bytes: this.recvBytes,
@@ -399,7 +399,7 @@ export class MediaEngine {
   }
 
   private senderInfo(nowMs: number): { packetCount: number; octetCount: number; rtpTimestamp: number } {
-    const s = this.sender.stats;
+    const s = this.sender.getStats();
     return { packetCount: s.packets, octetCount: s.payloadBytes, rtpTimestamp: this.sender.rtpTimestampAt(nowMs) };
   }
 
@@ -410,7 +410,7 @@ export class MediaEngine {
   private updateRates(nowMs: number): void {
     const dt = nowMs - this.rateAt;
     if (dt < 1000) return;
-    const sent = this.sender.stats.bytes;
+    const sent = this.sender.getStats().bytes;
     this.sendBps = ((sent - this.rateSentBytes) * 8 * 1000) / dt;
     this.recvBps = ((this.recvBytes - this.rateRecvBytes) * 8 * 1000) / dt;
     this.rateSentBytes = sent;

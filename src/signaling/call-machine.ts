@@ -85,7 +85,7 @@ export class CallMachine {
   readonly direction: CallDirection;
   readonly selfId: bigint;
   readonly peerId: bigint;
-  readonly stats: CallMachineStats = { duplicates: 0, unexpected: 0, afterEnd: 0 };
+  private readonly counters: CallMachineStats = { duplicates: 0, unexpected: 0, afterEnd: 0 };
 
   private stateValue: SignalingState;
   private ref: InputCallRef | undefined;
@@ -139,6 +139,10 @@ export class CallMachine {
 
   nextDeadline(): number | undefined {
     return this.deadline?.at;
+  }
+
+  getStats(): CallMachineStats {
+    return { ...this.counters };
   }
 
   // ---- inputs: user actions -------------------------------------------------------------------
@@ -282,7 +286,7 @@ export class CallMachine {
   /** A phoneCall* object for this call, from an update or a result. Never throws. */
   handleCall(call: PhoneCallRecord, now: number): void {
     if (this.stateValue === 'ended') {
-      this.stats.afterEnd++;
+      this.counters.afterEnd++;
       return;
     }
     try {
@@ -328,12 +332,12 @@ export class CallMachine {
 
   private processCall(call: PhoneCallRecord, now: number): void {
     if (this.ref !== undefined && call.id !== this.ref.id) {
-      this.stats.unexpected++;
+      this.counters.unexpected++;
       return;
     }
     if (call.kind === 'discarded') {
       if (this.seen.has('discarded')) {
-        this.stats.duplicates++;
+        this.counters.duplicates++;
         return;
       }
       this.seen.add('discarded');
@@ -593,8 +597,8 @@ export class CallMachine {
   }
 
   private countRepeat(key: Milestone): void {
-    if (this.seen.has(key)) this.stats.duplicates++;
-    else this.stats.unexpected++;
+    if (this.seen.has(key)) this.counters.duplicates++;
+    else this.counters.unexpected++;
   }
 
   private invoke(request: CallRequest): void {

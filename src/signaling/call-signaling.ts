@@ -127,12 +127,12 @@ export class CallSignaling extends EventEmitter {
     return this.ended;
   }
 
-  get stats(): CallSignalingStats {
+  getStats(): CallSignalingStats {
     return {
-      ...this.machine.stats,
+      ...this.machine.getStats(),
       signalingReceived: this.received,
       signalingDropped: this.inbox.dropped + this.droppedLate,
-      send: { ...this.sendQueue.stats },
+      send: this.sendQueue.getStats(),
     };
   }
 

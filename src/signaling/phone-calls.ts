@@ -81,7 +81,7 @@ const RECENT_LIMIT = 64;
 const REQUESTED_DATE_SLACK_MS = 1_000;
 
 export class PhoneCalls extends EventEmitter {
-  readonly stats: PhoneCallsStats = { unknownCallUpdates: 0, malformedUpdates: 0, ignoredIncoming: 0, busyRejected: 0, rejectedIncoming: 0 };
+  private readonly counters: PhoneCallsStats = { unknownCallUpdates: 0, malformedUpdates: 0, ignoredIncoming: 0, busyRejected: 0, rejectedIncoming: 0 };
   readonly timeouts: CallTimeouts;
 
   private readonly mtproto: MtprotoClient;
@@ -124,6 +124,10 @@ export class PhoneCalls extends EventEmitter {
     return this.selfId;
   }
 
+  getStats(): PhoneCallsStats {
+    return { ...this.counters };
+  }
+
   /** Learns our user id and subscribes to updates. Idempotent. */
   start(): Promise<void> {
     this.starting ??= (async () => {
@@ -162,7 +166,7 @@ export class PhoneCalls extends EventEmitter {
     try {
       items = unwrapUpdates(raw);
     } catch {
-      this.stats.malformedUpdates++;
+      this.counters.malformedUpdates++;
       return;
     }
     for (const item of items) {
@@ -179,7 +183,7 @@ export class PhoneCalls extends EventEmitter {
     try {
       update = decodePhoneUpdate(item);
     } catch {
-      this.stats.malformedUpdates++;
+      this.counters.malformedUpdates++;
       return;
     }
     if (!update) return;
@@ -199,7 +203,7 @@ export class PhoneCalls extends EventEmitter {
       this.onRequested(update.call);
       return;
     }
-    this.stats.unknownCallUpdates++;
+    this.counters.unknownCallUpdates++;
     this.hold(id, update);
   }
 
@@ -209,15 +213,15 @@ export class PhoneCalls extends EventEmitter {
     // tdesktop `Instance::handleCallUpdate`: not for us, from ourselves, or older than the ring timeout.
     const ringMs = this.timeouts.ringMs;
     if (self === undefined || call.participantId !== self || call.adminId === self) {
-      this.stats.ignoredIncoming++;
+      this.counters.ignoredIncoming++;
       return;
     }
     if (ringMs > 0 && now - call.date * 1000 > ringMs + REQUESTED_DATE_SLACK_MS) {
-      this.stats.ignoredIncoming++;
+      this.counters.ignoredIncoming++;
       return;
     }
     if (this.active.size >= this.maxConcurrent) {
-      this.stats.busyRejected++;
+      this.counters.busyRejected++;
       this.remember(call.id, null);
       const request = buildRequest(this.api, {
         method: 'discardCall',
@@ -238,7 +242,7 @@ export class PhoneCalls extends EventEmitter {
     if (incoming.state === 'ringing') {
       this.emitIncoming(incoming);
     } else {
-      this.stats.rejectedIncoming++;
+      this.counters.rejectedIncoming++;
       this.logger.warn('incoming call rejected', { error: incoming.endInfo?.error?.code });
     }
   }

@@ -54,7 +54,7 @@ export interface SignalingSendStats {
 }
 
 export class SignalingSendQueue {
-  readonly stats: SignalingSendStats = { sent: 0, retries: 0, floodWaits: 0, dropped: 0 };
+  private readonly counters: SignalingSendStats = { sent: 0, retries: 0, floodWaits: 0, dropped: 0 };
   private readonly queue: Uint8Array[] = [];
   private readonly policy: SignalingRetryPolicy;
   private readonly logger: Logger;
@@ -74,10 +74,14 @@ export class SignalingSendQueue {
     return this.queue.length;
   }
 
+  getStats(): SignalingSendStats {
+    return { ...this.counters };
+  }
+
   /** Queues one packet; false when the queue is closed or full (the packet is dropped). */
   enqueue(data: Uint8Array): boolean {
     if (this.closed || this.queue.length + this.inFlight >= this.policy.maxQueued) {
-      this.stats.dropped++;
+      this.counters.dropped++;
       return false;
     }
     this.queue.push(data);
@@ -90,7 +94,7 @@ export class SignalingSendQueue {
     if (this.closed) return;
     this.closed = true;
     // queued packets and those still in flight (their results no longer matter)
-    this.stats.dropped += this.queue.length + this.inFlight;
+    this.counters.dropped += this.queue.length + this.inFlight;
     this.queue.length = 0;
     for (const [timer, wake] of this.sleeping) {
       clearTimeout(timer);
@@ -112,7 +116,7 @@ export class SignalingSendQueue {
       this.inFlight++;
       void this.deliver(data).then((ok) => {
         this.inFlight--;
-        if (ok) this.stats.sent++;
+        if (ok) this.counters.sent++;
         this.pump();
         if (this.inFlight === 0 && this.queue.length === 0) this.notifyIdle();
       });
@@ -136,7 +140,7 @@ export class SignalingSendQueue {
         if (failure.kind === 'rpc') return this.giveUp(lastError);
         if (failure.kind === 'flood') {
           if (failure.waitMs > this.policy.maxFloodWaitMs) return this.giveUp(lastError);
-          this.stats.floodWaits++;
+          this.counters.floodWaits++;
           delayMs = failure.waitMs;
         } else {
           delayMs = this.backoff(failures);
@@ -145,7 +149,7 @@ export class SignalingSendQueue {
       if (this.closed) return false;
       failures++;
       if (failures >= this.policy.maxAttempts) return this.giveUp(lastError);
-      this.stats.retries++;
+      this.counters.retries++;
       this.logger.debug('retrying signaling packet', { attempt: failures, delayMs, code: lastError.code });
       await this.sleep(delayMs);
       if (this.closed) return false;

@@ -6,6 +6,7 @@ import {
   RawSignalingChannel,
   toHex,
   type SignalingChannel,
+  type SignalingChannelStats,
 } from '../../src/crypto/index.js';
 import { CryptoError } from '../../src/errors.js';
 import { LossyLink, type LinkImpairment } from '../helpers/lossy-link.js';
@@ -70,7 +71,7 @@ describe('acked signaling channel (8.0.0 / 9.0.0) against the vectors', () => {
     expect(caller.tick(4999)).toEqual([]);
     const resent = caller.tick(5000);
     expect(resent).toHaveLength(1);
-    expect(caller.stats.resends).toBe(2);
+    expect(caller.getStats().resends).toBe(2);
     // deliver only the resend: both messages, in order
     const got = callee.receive(resent[0]!, 5001);
     expect(got.messages.map(json)).toEqual(['one', 'two']);
@@ -195,8 +196,8 @@ describe('acked channel round trips with tight budgets (deferred sends, unread m
         );
         expect(r.toB).toEqual(r.sentToB);
         expect(r.toA).toEqual(r.sentToA);
-        expect(r.a.stats.sendsDeferred + r.b.stats.sendsDeferred).toBeGreaterThan(0);
-        expect(r.a.stats.dropped.budget + r.b.stats.dropped.budget).toBeGreaterThan(0);
+        expect(r.a.getStats().sendsDeferred + r.b.getStats().sendsDeferred).toBeGreaterThan(0);
+        expect(r.a.getStats().dropped.budget + r.b.getStats().dropped.budget).toBeGreaterThan(0);
       }
     });
   }
@@ -212,7 +213,7 @@ describe('raw channel (7.0.0 framing)', () => {
     expect(toHex(packet!)).toBe(vector.packet_hex);
     expect(callee.receive(packet!, 0).messages.map(toHex)).toEqual([toHex(payload)]);
     expect(callee.receive(packet!, 0).messages).toEqual([]); // replay
-    expect(callee.stats.dropped.replay).toBe(1);
+    expect(callee.getStats().dropped.replay).toBe(1);
   });
 
   it('inflates a gzip payload (V3 vector) and delivers the JSON', () => {
@@ -240,7 +241,7 @@ describe('raw channel (7.0.0 framing)', () => {
 describe('bad input is dropped, counted, and the channel keeps working', () => {
   // an authentic peer (same key, callee role) can produce any body it likes
   const forge = new PacketCipher(key, false);
-  const cases: Array<[string, () => Uint8Array, keyof AckedSignalingChannel['stats']['dropped']]> = [
+  const cases: Array<[string, () => Uint8Array, keyof SignalingChannelStats['dropped']]> = [
     ['truncated packet', () => forge.encrypt(body('00000001fe')).subarray(0, 20), 'size'],
     ['oversize packet', () => new Uint8Array(128 * 1024 + 1), 'size'],
     ['flipped bit in msg_key', () => flip(forge.encrypt(body('00000001fe 40000001ff')), 3), 'msgKey'],
@@ -264,7 +265,7 @@ describe('bad input is dropped, counted, and the channel keeps working', () => {
         out = caller.receive(bad, 0);
       }).not.toThrow();
       expect(out!.messages).toEqual([]);
-      expect(caller.stats.dropped[reason]).toBe(1);
+      expect(caller.getStats().dropped[reason]).toBe(1);
       // still works: a proper message from the peer is delivered
       const peer = new AckedSignalingChannel({ key, isOutgoing: false });
       const good = caller.receive(peer.send(text('{"ok":true}'), 1)[0]!, 1);
@@ -278,7 +279,7 @@ describe('bad input is dropped, counted, and the channel keeps working', () => {
     const [packet] = peer.send(text('x'), 0);
     expect(caller.receive(packet!, 0).messages).toHaveLength(1);
     expect(caller.receive(packet!, 1).messages).toHaveLength(0);
-    expect(caller.stats.dropped.replay).toBe(1);
+    expect(caller.getStats().dropped.replay).toBe(1);
   });
 
   it('random bodies from an authentic peer never throw', () => {

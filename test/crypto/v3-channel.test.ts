@@ -61,7 +61,7 @@ describe('V3 channel (gzip + raw framing)', () => {
     expect(caller.receive(peerPacket(2, new Uint8Array(deflateSync(m))), 0).messages.map(json)).toEqual([m]);
     expect(caller.receive(peerPacket(3, text(m)), 0).messages.map(json)).toEqual([m]);
     expect(caller.receive(peerPacket(3, text(m)), 0).messages).toEqual([]); // replayed counter
-    expect(caller.stats.dropped.replay).toBe(1);
+    expect(caller.getStats().dropped.replay).toBe(1);
   });
 
   it('refuses a message whose encrypted packet would exceed 128 KiB (MESSAGE_TOO_LARGE), without using a counter', () => {
@@ -81,7 +81,7 @@ describe('bounded inflate on V3 (signaling-limits.ts)', () => {
   it(`drops a gzip bomb at ${MAX_INFLATED_PAYLOAD / 1024 / 1024} MiB of output (counted), and the next message still arrives`, () => {
     const caller = createSignalingChannel('13.0.0', key, true);
     expect(caller.receive(peerPacket(1, gzipBomb()), 0).messages).toEqual([]);
-    expect(caller.stats.dropped.payload).toBe(1);
+    expect(caller.getStats().dropped.payload).toBe(1);
     // The budget needs a moment to hold a maximal output again (INFLATE_LIMIT: 1 MiB/s).
     expect(caller.receive(peerPacket(2, new Uint8Array(gzipSync('{"a":1}'))), 1000).messages.map(json)).toEqual(['{"a":1}']);
   });
@@ -90,9 +90,9 @@ describe('bounded inflate on V3 (signaling-limits.ts)', () => {
     const caller = createSignalingChannel('13.0.0', key, true);
     let counter = 1;
     for (let i = 0; i < 10; i++) caller.receive(peerPacket(counter++, gzipBomb()), 0);
-    expect(caller.stats.dropped.payload).toBeGreaterThanOrEqual(1);
-    expect(caller.stats.dropped.payload + caller.stats.dropped.budget).toBe(10);
-    expect(caller.stats.dropped.budget).toBeGreaterThan(0);
+    expect(caller.getStats().dropped.payload).toBeGreaterThanOrEqual(1);
+    expect(caller.getStats().dropped.payload + caller.getStats().dropped.budget).toBe(10);
+    expect(caller.getStats().dropped.budget).toBeGreaterThan(0);
     const small = new Uint8Array(gzipSync('{"b":2}'));
     expect(caller.receive(peerPacket(counter++, small), 0).messages).toEqual([]);
     expect(caller.receive(peerPacket(counter++, text('{"c":3}')), 0).messages.map(json)).toEqual(['{"c":3}']);

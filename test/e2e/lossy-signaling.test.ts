@@ -26,7 +26,7 @@ describe('lossy signaling relay', () => {
     const atCallee = await collect(incoming, 2_000);
     expect(toneShare(atCallee, 440)).toBeGreaterThanOrEqual(0.9);
 
-    const faults = p.telegram.signalingStats;
+    const faults = p.telegram.getSignalingStats();
     // The faults really happened on this call's signaling.
     expect(faults.dropped).toBeGreaterThan(0);
     expect(faults.duplicated).toBeGreaterThan(0);

@@ -113,7 +113,7 @@ describe('signaling V3 between two tgcall phones', () => {
     const { outgoing, incoming } = await connectCall(p.alice, p.bob, BOB, 20_000);
     expect(outgoing.version).toBe('13.0.0');
     await tonesBothWays(outgoing, incoming);
-    const faults = p.telegram.signalingStats;
+    const faults = p.telegram.getSignalingStats();
     expect(faults.dropped).toBeGreaterThan(0);
     expect(faults.duplicated).toBeGreaterThan(0);
     expect(faults.reordered).toBeGreaterThan(0);

@@ -235,7 +235,7 @@ for (const protocol of PROTOCOL_CASES) {
           const retransmissions = retransmissionCounter();
           const s = await setup(`lossy-${role}`, { seed: 21, signaling: LOSSY }, { signaling: retransmissions.hook });
           const call = role === 'caller' ? await tgcallCalls(s, hangupBy) : await ntgcallsCalls(s, hangupBy);
-          const faults = s.telegram.signalingStats;
+          const faults = s.telegram.getSignalingStats();
           expect(faults.dropped, 'the relay lost packets').toBeGreaterThan(0);
           expect(faults.duplicated, 'the relay duplicated packets').toBeGreaterThan(0);
           expect(faults.reordered, 'the relay reordered packets').toBeGreaterThan(0);

@@ -59,8 +59,8 @@ describe('audio receiver', () => {
     // From the first window after start-up to the end of the stream.
     const det = detectTone(pcm.subarray(48 * 400, 48 * 3000), 880);
     expect(det.fraction).toBe(1);
-    expect(r.stats.decodeErrors).toBe(0);
-    expect(r.jitterStats.late).toBe(0);
+    expect(r.getStats().decodeErrors).toBe(0);
+    expect(r.getJitterStats().late).toBe(0);
     r.close();
   });
 
@@ -81,7 +81,7 @@ describe('audio receiver', () => {
     const frames = playFrames(r, packets, 20, 3.2);
     const pcm = concatSamples(frames.map((f) => f.pcm));
     expect(detectTone(pcm.subarray(48 * 400, 48 * 3000), 880).fraction).toBe(1);
-    expect(r.jitterStats.accepted).toBe(150);
+    expect(r.getJitterStats().accepted).toBe(150);
     // Nothing concealed while the stream lasts (only after its end).
     expect(frames.slice(0, 150).some((f) => f.concealed)).toBe(false);
   });
@@ -99,9 +99,9 @@ describe('audio receiver', () => {
       }
       frames.push(r.pull(t));
     }
-    expect(r.stats.invalidPayloads).toBe(1);
-    expect(r.stats.fecMs).toBeGreaterThanOrEqual(200);
-    expect(frames.filter((f) => f.concealed).length).toBe(r.stats.concealedFrames);
+    expect(r.getStats().invalidPayloads).toBe(1);
+    expect(r.getStats().fecMs).toBeGreaterThanOrEqual(200);
+    expect(frames.filter((f) => f.concealed).length).toBe(r.getStats().concealedFrames);
     const pcm = concatSamples(frames.map((f) => f.pcm));
     expect(detectTone(pcm.subarray(48 * 400, 48 * 3000), 880).fraction).toBeGreaterThanOrEqual(0.95);
   });

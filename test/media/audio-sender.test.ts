@@ -45,7 +45,7 @@ describe('audio sender', () => {
     });
     expect(packets[0]!.marker).toBe(true);
     expect(packets.slice(1).every((p) => !p.marker)).toBe(true);
-    expect(s.stats).toMatchObject({ packets: 20, audioFrames: 10, silenceFrames: 10 });
+    expect(s.getStats()).toMatchObject({ packets: 20, audioFrames: 10, silenceFrames: 10 });
   });
 
   it('switches payload type and header extensions when the negotiation answers', () => {
@@ -83,7 +83,7 @@ describe('audio sender', () => {
     const first = parse(s.tick(0)[0]!);
     const burst = s.tick(300).map(parse); // 15 frames late
     expect(burst).toHaveLength(10);
-    expect(s.stats.skippedFrames).toBe(5);
+    expect(s.getStats().skippedFrames).toBe(5);
     // Slots 1…5 skipped, 6…15 sent: the burst reaches the peer as little late as possible.
     expect((burst[0]!.timestamp - first.timestamp) >>> 0).toBe(6 * 960);
     expect(burst[0]!.sequenceNumber).toBe((first.sequenceNumber + 1) & 0xffff);
@@ -91,7 +91,7 @@ describe('audio sender', () => {
     expect((next.timestamp - parse(s.tick(340)[0]!).timestamp) >>> 0).toBe(-960 >>> 0);
     expect((next.timestamp - burst[9]!.timestamp) >>> 0).toBe(960);
     expect(next.sequenceNumber).toBe((burst[9]!.sequenceNumber + 1) & 0xffff);
-    expect(s.stats.inputDroppedSamples).toBe(0); // nothing queued, nothing dropped
+    expect(s.getStats().inputDroppedSamples).toBe(0); // nothing queued, nothing dropped
   });
 
   it('paced input keeps every sample through a stall; live input drops the stale audio of the skipped slots', () => {
@@ -105,11 +105,11 @@ describe('audio sender', () => {
       return s;
     };
     const paced = run('paced');
-    expect(paced.stats).toMatchObject({ skippedFrames: 15, audioFrames: 10, inputDroppedSamples: 0 });
+    expect(paced.getStats()).toMatchObject({ skippedFrames: 15, audioFrames: 10, inputDroppedSamples: 0 });
     expect(paced.queuedMs).toBe(300);
     const live = run('live');
     // Five frames (100 ms) of catch-up; the 20 slots before them are skipped with their audio.
-    expect(live.stats).toMatchObject({ skippedFrames: 20, audioFrames: 5, inputDroppedSamples: 20 * 960, liveCuts: 1 });
+    expect(live.getStats()).toMatchObject({ skippedFrames: 20, audioFrames: 5, inputDroppedSamples: 20 * 960, liveCuts: 1 });
     expect(live.queuedMs).toBe(0);
   });
 
@@ -126,8 +126,8 @@ describe('audio sender', () => {
     }
     expect(queued[10]).toBe(200);
     expect(queued[30]).toBeLessThanOrEqual(10); // cut to the 10 ms margin at the window's end
-    expect(backlogged.stats.liveCuts).toBe(1);
-    expect(backlogged.stats.inputDroppedSamples).toBe(190 * 48);
+    expect(backlogged.getStats().liveCuts).toBe(1);
+    expect(backlogged.getStats().inputDroppedSamples).toBe(190 * 48);
 
     const chunky = sender();
     chunky.start(0);
@@ -135,7 +135,7 @@ describe('audio sender', () => {
       if (n % 5 === 0) chunky.write(tone.next(5 * 960), 'live'); // 100 ms buffers, as many capture APIs deliver
       chunky.tick(n * 20);
     }
-    expect(chunky.stats).toMatchObject({ liveCuts: 0, inputDroppedSamples: 0, audioFrames: 100 });
+    expect(chunky.getStats()).toMatchObject({ liveCuts: 0, inputDroppedSamples: 0, audioFrames: 100 });
   });
 
   it('marks talk-spurt starts', () => {
@@ -178,8 +178,8 @@ describe('audio sender', () => {
       silent.write(tone.next(960)); // the application keeps writing; muted audio is not sent
       sizes.push(parse(silent.tick(n * 20)[0]!).payload.length);
     }
-    expect(silent.stats).toMatchObject({ packets: 30, mutedFrames: 30, audioFrames: 0 });
-    expect(silent.stats.cachedSilenceFrames).toBe(20); // the encoder ran for the first 10 frames only
+    expect(silent.getStats()).toMatchObject({ packets: 30, mutedFrames: 30, audioFrames: 0 });
+    expect(silent.getStats().cachedSilenceFrames).toBe(20); // the encoder ran for the first 10 frames only
     expect(Math.max(...sizes.slice(12))).toBeLessThan(40);
 
     const paused = sender({ muteMode: 'pause' });
@@ -200,7 +200,7 @@ describe('audio sender', () => {
     s.start(0);
     let sent = 0;
     for (let n = 0; n < 100; n += 1) sent += s.tick(n * 20).length;
-    expect(s.stats.suppressedFrames).toBeGreaterThan(70);
+    expect(s.getStats().suppressedFrames).toBeGreaterThan(70);
     expect(sent).toBeGreaterThan(4); // first frames + keepalives
   });
 
@@ -213,7 +213,7 @@ describe('audio sender', () => {
     expect(s.queuedMs).toBe(100);
     for (let n = 0; n < 5; n += 1) s.tick(n * 20);
     expect(s.queuedMs).toBe(0);
-    expect(s.stats.audioFrames).toBe(5);
+    expect(s.getStats().audioFrames).toBe(5);
   });
 
   it('pads the last partial frame once the source has ended', () => {
@@ -221,10 +221,10 @@ describe('audio sender', () => {
     s.start(0);
     s.write(new ToneGenerator({ frequency: 440 }).next(500));
     s.tick(0);
-    expect(s.stats.audioFrames).toBe(0); // waits for a whole frame
+    expect(s.getStats().audioFrames).toBe(0); // waits for a whole frame
     s.flush();
     s.tick(20);
-    expect(s.stats.audioFrames).toBe(1);
+    expect(s.getStats().audioFrames).toBe(1);
     expect(s.queuedMs).toBe(0);
   });
 });

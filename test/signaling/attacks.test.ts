@@ -76,7 +76,7 @@ describe('key exchange tampering', () => {
     const out = await s.alice.call(BOB);
     endedWith(await out.whenEnded(), { reason: 'disconnect', by: 'remote' });
     expect(rang).toBe(false);
-    expect(s.bob.stats.rejectedIncoming).toBe(1);
+    expect(s.bob.getStats().rejectedIncoming).toBe(1);
   });
 
   it('wrong key_fingerprint to the callee: KEY_FINGERPRINT_MISMATCH', async () => {
@@ -246,7 +246,7 @@ describe('call fields and update hygiene', () => {
     });
     const out = await s.alice.call(BOB);
     endedWith(await out.whenEnded(), { reason: 'missed', code: 'RECEIVE_TIMEOUT' });
-    expect(s.bob.stats.ignoredIncoming).toBe(1);
+    expect(s.bob.getStats().ignoredIncoming).toBe(1);
     expect(s.bob.calls).toHaveLength(0);
   });
 
@@ -266,7 +266,7 @@ describe('call fields and update hygiene', () => {
       if (copy.phoneCall) copy.phoneCall.id = toLong(777n);
       s.tg.injectUpdate(ALICE, update);
     }
-    await waitFor(() => s!.alice.stats.unknownCallUpdates >= 2);
+    await waitFor(() => s!.alice.getStats().unknownCallUpdates >= 2);
     expect(out.state).toBe('ready');
     out.hangup();
     await inc.whenEnded();
@@ -277,7 +277,7 @@ describe('call fields and update hygiene', () => {
     s.tg.hooks.update = ({ update }) => [update, update];
     const { out, inc, readyOut, readyIn } = await connect(s);
     expect(readyOut.keyFingerprint).toBe(readyIn.keyFingerprint);
-    await waitFor(() => out.stats.duplicates >= 2 && inc.stats.duplicates >= 1);
+    await waitFor(() => out.getStats().duplicates >= 2 && inc.getStats().duplicates >= 1);
     const methods = s.tg.requestLog.map((r) => r.method);
     expect(methods.filter((m) => m === 'phone.ConfirmCall')).toHaveLength(1);
     expect(methods.filter((m) => m === 'phone.AcceptCall')).toHaveLength(1);
@@ -294,7 +294,7 @@ describe('call fields and update hygiene', () => {
     const bobLog = s.tg.deliveredUpdates(BOB);
     for (const u of aliceLog) s.tg.injectUpdate(ALICE, u);
     for (const u of bobLog) s.tg.injectUpdate(BOB, u);
-    await waitFor(() => out.stats.duplicates >= aliceLog.length && inc.stats.duplicates >= bobLog.length);
+    await waitFor(() => out.getStats().duplicates >= aliceLog.length && inc.getStats().duplicates >= bobLog.length);
     expect([out.state, inc.state]).toEqual(['ready', 'ready']);
     expect(s.tg.requestLog.length).toBe(before);
 
@@ -302,7 +302,7 @@ describe('call fields and update hygiene', () => {
     await Promise.all([out.whenEnded(), inc.whenEnded()]);
     const afterEnd = s.tg.requestLog.length;
     for (const u of s.tg.deliveredUpdates(BOB)) s.tg.injectUpdate(BOB, u);
-    await waitFor(() => inc.stats.afterEnd > 0);
+    await waitFor(() => inc.getStats().afterEnd > 0);
     expect(s.tg.requestLog.length).toBe(afterEnd);
     expect(s.bob.calls).toHaveLength(0);
   });
@@ -312,7 +312,7 @@ describe('call fields and update hygiene', () => {
     const { out, inc } = await connect(s);
     const accepted = s.tg.deliveredUpdates(ALICE).find((u) => (u as Api.UpdatePhoneCall).phoneCall?.className === 'PhoneCallAccepted')!;
     s.tg.injectUpdate(BOB, accepted);
-    await waitFor(() => inc.stats.unexpected === 1);
+    await waitFor(() => inc.getStats().unexpected === 1);
     expect(inc.state).toBe('ready');
     out.hangup();
     await inc.whenEnded();
@@ -339,8 +339,8 @@ describe('call fields and update hygiene', () => {
     s.bobClient._deliver({ className: 'UpdatePhoneCallSignalingData', phoneCallId: 1n, data: 'text' });
     s.bobClient._deliver({ className: 'Updates', updates: 'not a vector' });
     s.bobClient._deliver(null);
-    await waitFor(() => s!.bob.stats.ignoredIncoming === 2);
-    expect(s.bob.stats.malformedUpdates).toBe(2);
+    await waitFor(() => s!.bob.getStats().ignoredIncoming === 2);
+    expect(s.bob.getStats().malformedUpdates).toBe(2);
     expect(s.bob.calls).toHaveLength(0);
   });
 });

@@ -143,7 +143,7 @@ describe('refusals', () => {
     const { out, inc } = await connect(s);
     const third = await carol.call(BOB);
     endedWith(await third.whenEnded(), { reason: 'busy', by: 'remote' });
-    expect(s.bob.stats.busyRejected).toBe(1);
+    expect(s.bob.getStats().busyRejected).toBe(1);
     expect(s.tg.getCall(third.callId!)).toMatchObject({ discardReason: 'busy', discardedBy: BOB });
     expect(inc.state).toBe('ready');
     out.hangup();
@@ -313,8 +313,8 @@ describe('server behaviour the client relies on', () => {
     const { out, inc, readyOut, readyIn } = await connect(s);
     expect(readyOut.keyFingerprint).toBe(readyIn.keyFingerprint);
     // phoneCallWaiting(receive_date) reached alice before the requestCall result: held, then replayed.
-    expect(s.alice.stats.unknownCallUpdates).toBeGreaterThan(0);
-    expect(out.stats.unexpected).toBe(0);
+    expect(s.alice.getStats().unknownCallUpdates).toBeGreaterThan(0);
+    expect(out.getStats().unexpected).toBe(0);
     out.hangup();
     await inc.whenEnded();
   });

@@ -177,7 +177,7 @@ describe('CallMachine', () => {
       for (const u of stream) caller.handleCall(u, 70);
       expect(invokes(caller.takeOutputs())).toEqual([]);
       expect(caller.state).toBe('exchanging-keys');
-      expect(caller.stats.duplicates + caller.stats.unexpected).toBe(stream.length);
+      expect(caller.getStats().duplicates + caller.getStats().unexpected).toBe(stream.length);
       caller.handleResult(confirm.id, result(finalCall(new Uint8Array(0), confirm.request.keyFingerprint)), 80);
       expect(caller.state).toBe('ready');
       expect(caller.takeOutputs().filter((o) => o.type === 'ready')).toHaveLength(1);
@@ -195,7 +195,7 @@ describe('CallMachine', () => {
     m.hangup(0);
     expect(m.state).toBe('ended');
     m.handleCall(record(waiting()), 1);
-    expect(m.stats.afterEnd).toBe(1);
+    expect(m.getStats().afterEnd).toBe(1);
     expect(m.takeOutputs().filter((o) => o.type !== 'state' && o.type !== 'ended')).toEqual([]);
   });
 

@@ -45,7 +45,7 @@ describe('relay', () => {
     s = await setup();
     const { out, inc } = await connect(s);
     for (let i = 0; i < 5; i++) out.sendSignalingData(packet(i));
-    await waitFor(() => inc.stats.signalingReceived === 5);
+    await waitFor(() => inc.getStats().signalingReceived === 5);
     const atBob = collect(inc); // attaches late: the buffered packets follow
     await waitFor(() => atBob.length === 5);
     expect(atBob).toEqual([0, 1, 2, 3, 4]);
@@ -78,7 +78,7 @@ describe('relay', () => {
     await out.whenReady();
     out.sendSignalingData(packet(1));
     out.sendSignalingData(packet(2));
-    await waitFor(() => inc.stats.signalingReceived === 2);
+    await waitFor(() => inc.getStats().signalingReceived === 2);
     expect(inc.state).toBe('exchanging-keys');
     expect(atBob).toEqual([]);
     s.tg.injectUpdate(BOB, held!);
@@ -93,11 +93,11 @@ describe('relay', () => {
     s = await setup({}, { bob: { inboxLimits: { maxPackets: 4, maxBytes: 1 << 20 } } });
     const { out, inc } = await connect(s);
     for (let i = 0; i < 10; i++) out.sendSignalingData(packet(i));
-    await waitFor(() => inc.stats.signalingReceived === 10);
+    await waitFor(() => inc.getStats().signalingReceived === 10);
     const atBob = collect(inc);
     await waitFor(() => atBob.length === 4);
     expect(atBob).toEqual([6, 7, 8, 9]);
-    expect(inc.stats.signalingDropped).toBe(6);
+    expect(inc.getStats().signalingDropped).toBe(6);
     out.hangup();
     await inc.whenEnded();
   });
@@ -109,7 +109,7 @@ describe('relay', () => {
     const n = 200;
     for (let i = 0; i < n; i++) out.sendSignalingData(packet(i));
     await out.flushSignaling();
-    const stats = s.tg.signalingStats;
+    const stats = s.tg.getSignalingStats();
     await waitFor(() => atBob.length === stats.relayed);
     expect(stats.dropped).toBeGreaterThan(0);
     expect(stats.duplicated).toBeGreaterThan(0);
@@ -133,7 +133,7 @@ describe('relay', () => {
     await out.flushSignaling();
     await waitFor(() => atBob.length === 60);
     expect([...atBob].sort((a, b) => a - b)).toEqual([...Array(60).keys()]);
-    expect(s.tg.signalingStats.reordered).toBeGreaterThan(0);
+    expect(s.tg.getSignalingStats().reordered).toBeGreaterThan(0);
     out.hangup();
     await inc.whenEnded();
   });
@@ -174,7 +174,7 @@ describe('sending failures', () => {
     for (let i = 0; i < 6; i++) out.sendSignalingData(packet(i));
     await waitFor(() => atBob.length === 6, 10_000);
     expect(atBob).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(out.stats.send).toMatchObject({ sent: 6, floodWaits: 2, retries: 2, dropped: 0 });
+    expect(out.getStats().send).toMatchObject({ sent: 6, floodWaits: 2, retries: 2, dropped: 0 });
     out.hangup();
     await inc.whenEnded();
   });
@@ -192,7 +192,7 @@ describe('sending failures', () => {
     await waitFor(() => atBob.length === 6);
     // The `false` answer came after the server had relayed the packet: the retry duplicates it.
     expect(atBob.filter((v, i) => i === 0 || v !== atBob[i - 1])).toEqual([0, 1, 2, 3, 4]);
-    expect(out.stats.send).toMatchObject({ sent: 5, retries: 3 });
+    expect(out.getStats().send).toMatchObject({ sent: 5, retries: 3 });
     out.hangup();
     await inc.whenEnded();
   });
@@ -212,7 +212,7 @@ describe('sending failures', () => {
     expect([...atBob].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(atBob.at(-1)).toBe(1); // the flood-waited packet came last
     await out.flushSignaling();
-    expect(out.stats.send).toMatchObject({ sent: 8, floodWaits: 1, dropped: 0 });
+    expect(out.getStats().send).toMatchObject({ sent: 8, floodWaits: 1, dropped: 0 });
     out.hangup();
     await inc.whenEnded();
   });
@@ -244,7 +244,7 @@ describe('sending failures', () => {
     failSendsAt(s, new Map([0, 1, 2, 3, 4].map((i) => [i, () => new Error('socket closed')])));
     out.sendSignalingData(packet(0));
     endedWith(await out.whenEnded(), { reason: 'disconnect', code: 'NETWORK_ERROR' });
-    expect(out.stats.send.retries).toBe(2);
+    expect(out.getStats().send.retries).toBe(2);
     await inc.whenEnded();
   });
 
@@ -262,14 +262,14 @@ describe('sending failures', () => {
     const { out, inc } = await connect(s);
     failSendsAt(s, new Map([...Array(100).keys()].map((i) => [i, () => new Error('offline')])));
     out.sendSignalingData(packet(0));
-    await waitFor(() => out.stats.send.retries >= 1);
+    await waitFor(() => out.getStats().send.retries >= 1);
     out.hangup();
     await out.whenEnded();
     const attempts = s.tg.requestLog.filter((r) => r.method === 'phone.SendSignalingData').length;
     await new Promise((r) => setTimeout(r, 150));
     expect(s.tg.requestLog.filter((r) => r.method === 'phone.SendSignalingData')).toHaveLength(attempts);
     expect(out.sendSignalingData(packet(1))).toBe(false); // dropped after the end
-    expect(out.stats.send.sent).toBe(0);
+    expect(out.getStats().send.sent).toBe(0);
     await inc.whenEnded();
   });
 
@@ -285,7 +285,7 @@ describe('sending failures', () => {
   it('signaling data for an unknown call id is counted and ignored', async () => {
     s = await setup();
     s.tg.injectUpdate(BOB, new Api.UpdatePhoneCallSignalingData({ phoneCallId: toLong(424242n), data: Buffer.from([1, 2, 3]) }));
-    await waitFor(() => s!.bob.stats.unknownCallUpdates === 1);
+    await waitFor(() => s!.bob.getStats().unknownCallUpdates === 1);
     expect(s.bob.calls).toHaveLength(0);
   });
 });

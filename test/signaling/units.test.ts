@@ -182,7 +182,7 @@ describe('SignalingSendQueue', () => {
     await queue.idle();
     expect(sent).toEqual([0, 1, 2, 3, 4]);
     expect(maxInFlight).toBe(1);
-    expect(queue.stats).toEqual({ sent: 5, retries: 2, floodWaits: 0, dropped: 0 });
+    expect(queue.getStats()).toEqual({ sent: 5, retries: 2, floodWaits: 0, dropped: 0 });
   });
 
   it('pipelines up to maxInFlight requests and still delivers every packet', async () => {
@@ -209,7 +209,7 @@ describe('SignalingSendQueue', () => {
     await queue.idle();
     expect(maxInFlight).toBe(3);
     expect([...sent].sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
-    expect(queue.stats).toEqual({ sent: 10, retries: 1, floodWaits: 0, dropped: 0 });
+    expect(queue.getStats()).toEqual({ sent: 10, retries: 1, floodWaits: 0, dropped: 0 });
   });
 
   it('fails once after the attempts are used up, and drops what is left', async () => {
@@ -223,9 +223,9 @@ describe('SignalingSendQueue', () => {
     queue.enqueue(new Uint8Array([2]));
     await queue.idle();
     expect(failures).toEqual(['NETWORK_ERROR']);
-    expect(queue.stats.retries).toBe(2);
+    expect(queue.getStats().retries).toBe(2);
     expect(queue.enqueue(new Uint8Array([3]))).toBe(false);
-    expect(queue.stats.dropped).toBe(3); // the two queued at the failure plus the refused one
+    expect(queue.getStats().dropped).toBe(3); // the two queued at the failure plus the refused one
   });
 
   it('close() during a back-off releases its timer at once', async () => {
@@ -240,7 +240,7 @@ describe('SignalingSendQueue', () => {
     queue.close();
     await queue.idle();
     expect(liveTimeouts()).toBe(before);
-    expect(queue.stats).toMatchObject({ floodWaits: 1, dropped: 1, sent: 0 });
+    expect(queue.getStats()).toMatchObject({ floodWaits: 1, dropped: 1, sent: 0 });
   });
 
   it('bounds the queue', () => {
