@@ -45,7 +45,7 @@ const CONNECTION_LOSS_GRACE_MS = 3_000;
 
 export interface CallSessionEvents {
   connected: [];
-  'remote-media-state': [state: MediaState];
+  remoteMediaState: [state: MediaState];
   /** The connection cannot continue (connect timeout, ICE/DTLS failure, signaling channel exhausted). */
   failed: [error: TgCallError];
 }
@@ -124,7 +124,7 @@ export class CallSession extends EventEmitter<CallSessionEvents> {
     });
     this.transport.on('rtp', (packet) => media.handleRtp(packet));
     this.transport.on('rtcp', (packet) => media.handleRtcp(packet));
-    this.transport.on('remote-media-state', (state) => this.emit('remote-media-state', state));
+    this.transport.on('remote-media-state', (state) => this.emit('remoteMediaState', state));
     this.transport.on('error', (err) => this.log.warn('transport error', { error: err.message }));
     this.transport.on('connected', () => {
       if (this.closing) return;

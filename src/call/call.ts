@@ -59,8 +59,10 @@ export interface CallEvents {
   emoji: [emoji: CallEmoji];
   connected: [];
   remoteMediaState: [state: MediaState];
-  'voice-start': [];
-  'voice-end': [];
+  /** The other side started talking (voice activity in what we receive). */
+  voiceStart: [];
+  /** The other side stopped talking. */
+  voiceEnd: [];
   ended: [info: CallEndInfo];
   error: [error: Error];
 }
@@ -134,8 +136,8 @@ export class Call extends EventEmitter<CallEvents> {
       sendRtp: (packet) => this.session?.sendRtp(packet),
       sendRtcp: (packet) => this.session?.sendRtcp(packet),
     });
-    this.media.on('voice-start', () => this.safeEmit('voice-start'));
-    this.media.on('voice-end', () => this.safeEmit('voice-end'));
+    this.media.on('voiceStart', () => this.safeEmit('voiceStart'));
+    this.media.on('voiceEnd', () => this.safeEmit('voiceEnd'));
     this.media.on('error', (err) => this.log.warn('media error', { error: err.message }));
     const media = this.media;
     this.audio = {
@@ -330,10 +332,10 @@ export class Call extends EventEmitter<CallEvents> {
       });
       this.session = session;
       session.on('connected', () => this.onConnected());
-      session.on('remote-media-state', (state) => this.safeEmit('remoteMediaState', state));
+      session.on('remoteMediaState', (state) => this.safeEmit('remoteMediaState', state));
       session.on('failed', (error) => this.signaling.fail(error));
       if (this.isMuted) session.setMuted(true);
-      this.signaling.on('signaling-data', (data) => session.receiveSignalingData(data));
+      this.signaling.on('signalingData', (data) => session.receiveSignalingData(data));
       this.connectStartedAt = performance.now();
       session.start();
     } catch (err) {

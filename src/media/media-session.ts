@@ -54,8 +54,10 @@ export interface AudioFrame {
 }
 
 export interface MediaSessionEvents {
-  'voice-start': [];
-  'voice-end': [];
+  /** The peer started talking (voice activity in the received audio). */
+  voiceStart: [];
+  /** The peer stopped talking. */
+  voiceEnd: [];
   error: [Error];
   close: [];
 }
@@ -300,7 +302,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
 
     if (f.voice !== this.voice) {
       this.voice = f.voice;
-      this.emit(f.voice ? 'voice-start' : 'voice-end');
+      this.emit(f.voice ? 'voiceStart' : 'voiceEnd');
     }
   }
 

@@ -22,13 +22,14 @@ import { SignalingSendQueue, type SignalingRetryPolicy, type SignalingSendStats 
 const CALL_GONE_ERRORS: ReadonlySet<string> = new Set(['CALL_PEER_INVALID', 'CALL_ALREADY_DECLINED']);
 
 export interface CallSignalingEvents {
-  state: (state: SignalingState) => void;
+  state: [state: SignalingState];
   /** Caller: the callee's device rings (receive_date). Callee: the call rings here. */
-  ringing: () => void;
-  ready: (info: CallReadyInfo) => void;
+  ringing: [];
+  /** The key is agreed: what the connection needs (key, version, servers). */
+  ready: [info: CallReadyInfo];
   /** One phone.sendSignalingData payload from the peer, in arrival order, once ready. */
-  'signaling-data': (data: Uint8Array) => void;
-  ended: (info: CallEndInfo) => void;
+  signalingData: [data: Uint8Array];
+  ended: [info: CallEndInfo];
 }
 
 export interface CallSignalingStats {
@@ -54,13 +55,7 @@ export interface CallSignalingDeps {
   readonly onEnded: (call: CallSignaling) => void;
 }
 
-export interface CallSignaling {
-  on<K extends keyof CallSignalingEvents>(event: K, listener: CallSignalingEvents[K]): this;
-  once<K extends keyof CallSignalingEvents>(event: K, listener: CallSignalingEvents[K]): this;
-  off<K extends keyof CallSignalingEvents>(event: K, listener: CallSignalingEvents[K]): this;
-}
-
-export class CallSignaling extends EventEmitter {
+export class CallSignaling extends EventEmitter<CallSignalingEvents> {
   protected readonly machine: CallMachine;
   private readonly deps: CallSignalingDeps;
   private readonly log: Logger;
@@ -91,9 +86,10 @@ export class CallSignaling extends EventEmitter {
       policy: deps.retry,
       logger: deps.logger,
     });
-    this.addListener('newListener', (event: string | symbol) => {
+    // 'newListener' is EventEmitter's own event, outside the typed map.
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
       // Deliver buffered packets once the consumer has actually attached (after this hook returns).
-      if (event === 'signaling-data') queueMicrotask(() => this.flushInbox());
+      if (event === 'signalingData') queueMicrotask(() => this.flushInbox());
     });
   }
 
@@ -322,8 +318,8 @@ export class CallSignaling extends EventEmitter {
   }
 
   private flushInbox(): void {
-    if (!this.ready || this.ended || this.listenerCount('signaling-data') === 0) return;
-    for (const data of this.inbox.drain()) this.safeEmit('signaling-data', data);
+    if (!this.ready || this.ended || this.listenerCount('signalingData') === 0) return;
+    for (const data of this.inbox.drain()) this.safeEmit('signalingData', data);
   }
 
   private invokeSendSignaling(data: Uint8Array): Promise<unknown> {

@@ -60,13 +60,8 @@ export interface PhoneCallsStats {
 }
 
 export interface PhoneCallsEvents {
-  incoming: (call: IncomingCallSignaling) => void;
-}
-
-export interface PhoneCalls {
-  on<K extends keyof PhoneCallsEvents>(event: K, listener: PhoneCallsEvents[K]): this;
-  once<K extends keyof PhoneCallsEvents>(event: K, listener: PhoneCallsEvents[K]): this;
-  off<K extends keyof PhoneCallsEvents>(event: K, listener: PhoneCallsEvents[K]): this;
+  /** A call rings here: `accept()` or `decline()` it. Without a listener it rings until its timeout. */
+  incoming: [call: IncomingCallSignaling];
 }
 
 interface HeldUpdate {
@@ -80,7 +75,7 @@ const HELD_TTL_MS = 30_000;
 const RECENT_LIMIT = 64;
 const REQUESTED_DATE_SLACK_MS = 1_000;
 
-export class PhoneCalls extends EventEmitter {
+export class PhoneCalls extends EventEmitter<PhoneCallsEvents> {
   private readonly counters: PhoneCallsStats = { unknownCallUpdates: 0, malformedUpdates: 0, ignoredIncoming: 0, busyRejected: 0, rejectedIncoming: 0 };
   readonly timeouts: CallTimeouts;
 

@@ -34,7 +34,7 @@ describe('media session (real timers)', () => {
     a = new MediaSession({ ssrc: 1001, payloadType: 111, extensionIds: { absSendTime: 2, transportWideCc: 3 }, inputMode: 'paced' }, linkTo(() => b));
     b = new MediaSession({ ssrc: 2002, payloadType: 111, channels: 2, outputBufferFrames: 25 }, linkTo(() => a));
     const voiceStarts: number[] = [];
-    b.on('voice-start', () => voiceStarts.push(Date.now()));
+    b.on('voiceStart', () => voiceStarts.push(Date.now()));
     a.start();
     b.start();
     expect(timeouts()).toBe(baseline + 1); // sessions on the same clock share one frame timer

@@ -8,7 +8,7 @@ import { Api, Logger, TelegramClient } from 'telegram';
 import { LogLevel } from 'telegram/extensions/Logger.js';
 import { _handleUpdate } from 'telegram/client/updates.js';
 import { StringSession } from 'telegram/sessions/index.js';
-import { GramJsMtproto, PhoneCalls, toLong, type MtprotoClient } from '../../src/signaling/index.js';
+import { GramJsMtproto, PhoneCalls, toLong, type IncomingCallSignaling, type MtprotoClient } from '../../src/signaling/index.js';
 import { liveTimeouts, waitFor } from './helpers.js';
 
 const SELF = 5150n;
@@ -86,7 +86,7 @@ describe('GramJsMtproto', () => {
     const client = offlineClient();
     const calls = new PhoneCalls({ mtproto: new GramJsMtproto(client) });
     await calls.start();
-    const incoming = new Promise<Parameters<Parameters<PhoneCalls['on']>[1]>[0]>((resolve) => calls.once('incoming', resolve));
+    const incoming = new Promise<IncomingCallSignaling>((resolve) => calls.once('incoming', resolve));
     _handleUpdate(client, requested(42n));
     const call = await incoming;
     expect(call.peerUserId).toBe(PEER);

@@ -36,7 +36,7 @@ function indexOf(p: Uint8Array): number {
 
 function collect(call: CallSignaling): number[] {
   const got: number[] = [];
-  call.on('signaling-data', (d) => got.push(indexOf(d)));
+  call.on('signalingData', (d) => got.push(indexOf(d)));
   return got;
 }
 
@@ -147,7 +147,7 @@ describe('relay', () => {
     };
     const { out, inc } = await connect(s);
     const got: Uint8Array[] = [];
-    inc.on('signaling-data', (d) => got.push(d));
+    inc.on('signalingData', (d) => got.push(d));
     for (let i = 0; i < 3; i++) out.sendSignalingData(packet(i));
     await waitFor(() => got.length === 4);
     expect(got.map(indexOf)).toEqual([0, 0, indexOf(Uint8Array.from(packet(1), (b) => b ^ 0xff)), 2]);
