@@ -17,7 +17,7 @@
  *   exhausted, ABORT) before that;
  * - `close()` stops werift, which clears all of its timers, and sends nothing more.
  */
-import { TransportError } from '../errors.js';
+import { TransportError, type TransportErrorCode } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { TokenBucket, type RateLimit } from '../crypto/token-bucket.js';
 import { DEFAULT_SCTP_PACKET_LIMITS, keepSctpChunks, parseSctpPacket, type SctpPacketLimits, type SctpPacketSummary } from './sctp-packet.js';
@@ -309,7 +309,7 @@ export class SctpCarrier implements SignalingCarrier {
     }
   }
 
-  private fail(code: string, message: string): void {
+  private fail(code: TransportErrorCode, message: string): void {
     if (this.failed || this.closed) return;
     this.failed = true;
     this.log.warn('sctp carrier failed', { code });

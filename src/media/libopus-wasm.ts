@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { MediaError } from '../errors.js';
+import { MediaError, type MediaErrorCode } from '../errors.js';
 import {
   OPUS_APPLICATION_AUDIO,
   OPUS_APPLICATION_VOIP,
@@ -58,6 +58,16 @@ const REQUIRED_EXPORTS = [
 
 /** Largest packet we hand to the decoder or accept from the encoder (well above any RTP payload). */
 const MAX_PACKET_BYTES = 8192;
+
+/** The libopus calls whose negative result `check` turns into a typed error, and its code. */
+const OPUS_CALL_ERRORS = {
+  decode: 'OPUS_DECODE',
+  encode: 'OPUS_ENCODE',
+  decoder_init: 'OPUS_DECODER_INIT',
+  encoder_init: 'OPUS_ENCODER_INIT',
+  encoder_ctl: 'OPUS_ENCODER_CTL',
+} as const satisfies Record<string, MediaErrorCode>;
+type OpusCall = keyof typeof OPUS_CALL_ERRORS;
 
 export interface LibopusWasm {
   readonly flavour: 'simd' | 'baseline';
@@ -140,9 +150,9 @@ class LibopusInstance implements LibopusWasm {
     this.x.free(ptr);
   }
 
-  check(code: number, what: string): number {
+  check(code: number, what: OpusCall): number {
     if (code >= 0) return code;
-    throw new MediaError('OPUS_' + what.toUpperCase(), `opus ${what} failed: ${this.errorText(code)} (${code})`);
+    throw new MediaError(OPUS_CALL_ERRORS[what], `opus ${what} failed: ${this.errorText(code)} (${code})`);
   }
 
   private errorText(code: number): string {

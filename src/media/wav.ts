@@ -4,7 +4,7 @@
  * layer uses. Bad files raise `MediaError` with code `WAV_*`.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { MediaError } from '../errors.js';
+import { MediaError, type MediaErrorCode } from '../errors.js';
 import { resample } from './resampler.js';
 import { downmixToMono, upmixToStereo } from './pcm.js';
 
@@ -19,14 +19,14 @@ const FORMAT_PCM = 1;
 const FORMAT_FLOAT = 3;
 const FORMAT_EXTENSIBLE = 0xfffe;
 
-function fail(code: string, message: string): never {
-  throw new MediaError(`WAV_${code}`, message);
+function fail(code: MediaErrorCode & `WAV_${string}`, message: string): never {
+  throw new MediaError(code, message);
 }
 
 export function parseWav(data: Uint8Array): WavAudio {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const tag = (o: number): string => String.fromCharCode(data[o]!, data[o + 1]!, data[o + 2]!, data[o + 3]!);
-  if (data.length < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') fail('NOT_WAV', 'not a RIFF/WAVE file');
+  if (data.length < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') fail('WAV_NOT_WAV', 'not a RIFF/WAVE file');
 
   let format: { code: number; channels: number; rate: number; bits: number; blockAlign: number } | undefined;
   let body: Uint8Array | undefined;
@@ -38,10 +38,10 @@ export function parseWav(data: Uint8Array): WavAudio {
     const start = o + 8;
     const end = Math.min(data.length, start + size); // tolerate a truncated last chunk
     if (id === 'fmt ') {
-      if (size < 16 || start + 16 > data.length) fail('BAD_FMT', 'fmt chunk too short');
+      if (size < 16 || start + 16 > data.length) fail('WAV_BAD_FMT', 'fmt chunk too short');
       let code = view.getUint16(start, true);
       if (code === FORMAT_EXTENSIBLE) {
-        if (size < 40 || start + 40 > data.length) fail('BAD_FMT', 'extensible fmt chunk too short');
+        if (size < 40 || start + 40 > data.length) fail('WAV_BAD_FMT', 'extensible fmt chunk too short');
         code = view.getUint16(start + 24, true); // first two bytes of the sub-format GUID
       }
       format = {
@@ -57,15 +57,15 @@ export function parseWav(data: Uint8Array): WavAudio {
     if (format && body) break;
     o = start + size + (size & 1); // chunks are word aligned
   }
-  if (!format) fail('NO_FMT', 'no fmt chunk');
-  if (!body) fail('NO_DATA', 'no data chunk');
+  if (!format) fail('WAV_NO_FMT', 'no fmt chunk');
+  if (!body) fail('WAV_NO_DATA', 'no data chunk');
   const { code, channels, rate, bits } = format;
-  if (channels < 1 || channels > 8) fail('BAD_CHANNELS', `${channels} channels`);
-  if (rate < 1000 || rate > 384000) fail('BAD_RATE', `sample rate ${rate}`);
+  if (channels < 1 || channels > 8) fail('WAV_BAD_CHANNELS', `${channels} channels`);
+  if (rate < 1000 || rate > 384000) fail('WAV_BAD_RATE', `sample rate ${rate}`);
   const bytes = bits / 8;
   const isFloat = code === FORMAT_FLOAT && bits === 32;
   const isInt = code === FORMAT_PCM && (bits === 8 || bits === 16 || bits === 24 || bits === 32);
-  if (!isFloat && !isInt) fail('UNSUPPORTED', `format ${code} with ${bits} bits`);
+  if (!isFloat && !isInt) fail('WAV_UNSUPPORTED', `format ${code} with ${bits} bits`);
   const frameBytes = bytes * channels;
   const frames = Math.floor(body.length / frameBytes);
   const n = frames * channels;

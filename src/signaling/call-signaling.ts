@@ -177,9 +177,14 @@ export class CallSignaling extends EventEmitter<CallSignalingEvents> {
     this.input(() => this.machine.fail(error, this.deps.now()));
   }
 
-  /** phone.setCallRating; meant for after the end when `needRating` was set. rating 1..5. */
+  /**
+   * phone.setCallRating; meant for after the end when `needRating` was set. Rejects with
+   * `BAD_RATING` unless `rating` is an integer 1..5.
+   */
   async setCallRating(rating: number, comment = ''): Promise<void> {
-    if (!Number.isInteger(rating) || rating < 1 || rating > 5) throw new RangeError('rating must be an integer 1..5');
+    if (!Number.isInteger(rating) || rating < 1 || rating > 5) {
+      throw new CallSignalingError('BAD_RATING', `rating must be an integer 1..5, got ${String(rating)}`);
+    }
     const peer = this.inputCall();
     try {
       await this.deps.mtproto.invoke(new this.deps.api.phone.SetCallRating({ peer, rating, comment, userInitiative: false }));
@@ -188,9 +193,14 @@ export class CallSignaling extends EventEmitter<CallSignalingEvents> {
     }
   }
 
-  /** phone.saveCallDebug with a JSON document (when `needDebug` was set). */
+  /** phone.saveCallDebug with a JSON document (when `needDebug` was set); rejects with `BAD_DEBUG_JSON` for anything else. */
   async saveCallDebug(json: string): Promise<void> {
-    JSON.parse(json); // API misuse: not JSON
+    try {
+      if (typeof json !== 'string') throw new TypeError(`expected a string, got ${typeof json}`);
+      JSON.parse(json);
+    } catch (err) {
+      throw new CallSignalingError('BAD_DEBUG_JSON', `saveCallDebug needs a JSON document: ${toError(err).message}`, { cause: err });
+    }
     const peer = this.inputCall();
     let result: unknown;
     try {

@@ -4,7 +4,7 @@
  * "CALL_ALREADY_DECLINED") and `code`, and plain `Error`s for transport problems. Read
  * structurally so forks work too.
  */
-import { CallSignalingError, toError, type TgCallError } from '../errors.js';
+import { CallSignalingError, toError, type TgCallError, type UnlistedRpcErrorCode } from '../errors.js';
 
 export type RpcFailure =
   | { readonly kind: 'flood'; readonly waitMs: number }
@@ -39,7 +39,9 @@ export function rpcFailureError(err: unknown, method: string): TgCallError {
     case 'flood':
       return new CallSignalingError('FLOOD_WAIT', `${method}: flood wait of ${failure.waitMs} ms`, { cause: err });
     case 'rpc':
-      return new CallSignalingError(failure.type, `${method} failed: ${failure.type}`, { cause: err });
+      // The server's own error type is the code; the ones the library meets are listed in
+      // TelegramRpcErrorCode, any other passes through unchanged.
+      return new CallSignalingError(failure.type as UnlistedRpcErrorCode, `${method} failed: ${failure.type}`, { cause: err });
     case 'network':
       return new CallSignalingError('NETWORK_ERROR', `${method} failed: ${failure.message}`, { cause: err });
   }

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ProtocolError } from '../../src/errors.js';
+import { InteropError } from './interop-error.js';
 import type { NtgcallsPeer } from './ntgcalls-peer.js';
 
 export type CallSide = 'caller' | 'callee';
@@ -71,7 +71,7 @@ export class FakeTelegram extends EventEmitter<FakeTelegramEvents> {
   /** phone.requestCall from the caller. */
   requestCall(gAHash: Uint8Array): void {
     this.expect('idle', 'requestCall');
-    if (gAHash.length !== 32) throw new ProtocolError('BAD_G_A_HASH', `g_a_hash must be 32 bytes, got ${gAHash.length}`);
+    if (gAHash.length !== 32) throw new InteropError('BAD_G_A_HASH', `g_a_hash must be 32 bytes, got ${gAHash.length}`);
     this.stage = 'requested';
     this.emit('requested', { gAHash });
   }
@@ -79,7 +79,7 @@ export class FakeTelegram extends EventEmitter<FakeTelegramEvents> {
   /** phone.acceptCall from the callee. */
   acceptCall(gB: Uint8Array): void {
     this.expect('requested', 'acceptCall');
-    if (gB.length === 0 || gB.length > 256) throw new ProtocolError('BAD_G_B', `g_b length ${gB.length}`);
+    if (gB.length === 0 || gB.length > 256) throw new InteropError('BAD_G_B', `g_b length ${gB.length}`);
     this.stage = 'accepted';
     this.emit('accepted', { gB });
   }
@@ -87,7 +87,7 @@ export class FakeTelegram extends EventEmitter<FakeTelegramEvents> {
   /** phone.confirmCall from the caller. The server cannot check the key; it only relays. */
   confirmCall(gA: Uint8Array, fingerprint: bigint): void {
     this.expect('accepted', 'confirmCall');
-    if (gA.length === 0 || gA.length > 256) throw new ProtocolError('BAD_G_A', `g_a length ${gA.length}`);
+    if (gA.length === 0 || gA.length > 256) throw new InteropError('BAD_G_A', `g_a length ${gA.length}`);
     this.stage = 'confirmed';
     this.emit('confirmed', { gA, fingerprint });
   }
@@ -95,7 +95,7 @@ export class FakeTelegram extends EventEmitter<FakeTelegramEvents> {
   /** phone.sendSignalingData from `from`: delivered verbatim and in order to the other side. */
   sendSignalingData(from: CallSide, data: Uint8Array): void {
     if (this.stage === 'discarded') return;
-    if (data.length === 0 || data.length > MAX_BLOB) throw new ProtocolError('BAD_SIGNALING', `blob length ${data.length}`);
+    if (data.length === 0 || data.length > MAX_BLOB) throw new InteropError('BAD_SIGNALING', `blob length ${data.length}`);
     this.counters.blobs[from] += 1;
     this.counters.bytes[from] += data.length;
     this.emit('signaling', { to: other(from), data });
@@ -109,7 +109,7 @@ export class FakeTelegram extends EventEmitter<FakeTelegramEvents> {
   }
 
   private expect(stage: typeof this.stage, rpc: string): void {
-    if (this.stage !== stage) throw new ProtocolError('CALL_STATE', `${rpc} in stage ${this.stage}`);
+    if (this.stage !== stage) throw new InteropError('CALL_STATE', `${rpc} in stage ${this.stage}`);
   }
 }
 

@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
-import { CallTimeoutError, TgCallError, toError } from '../../src/errors.js';
+import { toError } from '../../src/errors.js';
+import { InteropError } from './interop-error.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import type { Netns } from './netns.js';
 import { peerScript, venvPython, type NtgcallsVersion } from './prereqs.js';
@@ -349,7 +350,7 @@ export class NtgcallsPeer extends EventEmitter<NtgcallsPeerEvents> {
   sendRawLine(line: string): void {
     const stdin = this.child.stdin;
     if (this.exitInfo || !stdin || stdin.destroyed || stdin.writableEnded) {
-      throw new TgCallError('INTEROP_PEER_EXITED', `${this.name}: cannot write, the peer is gone`);
+      throw new InteropError('INTEROP_PEER_EXITED', `${this.name}: cannot write, the peer is gone`);
     }
     stdin.write(line.endsWith('\n') ? line : `${line}\n`);
   }
@@ -388,7 +389,7 @@ export class NtgcallsPeer extends EventEmitter<NtgcallsPeerEvents> {
       const onExit = (): void => {
         finish();
         reject(
-          new TgCallError(
+          new InteropError(
             'INTEROP_PEER_EXITED',
             `${this.name} exited (${JSON.stringify(this.exitInfo)}) while waiting for ${event}${this.diagnostics()}`,
           ),
@@ -396,7 +397,7 @@ export class NtgcallsPeer extends EventEmitter<NtgcallsPeerEvents> {
       };
       const timer = setTimeout(() => {
         finish();
-        reject(new CallTimeoutError('INTEROP_TIMEOUT', `${this.name}: no ${event} within ${timeoutMs} ms${this.diagnostics()}`));
+        reject(new InteropError('INTEROP_TIMEOUT', `${this.name}: no ${event} within ${timeoutMs} ms${this.diagnostics()}`));
       }, timeoutMs);
       const finish = (): void => {
         clearTimeout(timer);
@@ -420,7 +421,7 @@ export class NtgcallsPeer extends EventEmitter<NtgcallsPeerEvents> {
     const terminal = ['FAILED', 'TIMEOUT', 'CLOSED'];
     const seen = await this.waitFor('state', (s) => s.state === state || terminal.includes(s.state), timeoutMs);
     if (seen.state !== state) {
-      throw new TgCallError('INTEROP_STATE', `${this.name} reached ${seen.state} instead of ${state}${this.diagnostics()}`);
+      throw new InteropError('INTEROP_STATE', `${this.name} reached ${seen.state} instead of ${state}${this.diagnostics()}`);
     }
   }
 
@@ -441,7 +442,7 @@ export class NtgcallsPeer extends EventEmitter<NtgcallsPeerEvents> {
       await Promise.race([
         done,
         failed.then((e) => {
-          throw new TgCallError('INTEROP_PEER_OP', `${this.name} ${op} failed: ${e.type}: ${e.message}`);
+          throw new InteropError('INTEROP_PEER_OP', `${this.name} ${op} failed: ${e.type}: ${e.message}`);
         }),
       ]);
     } finally {
@@ -454,7 +455,7 @@ export class NtgcallsPeer extends EventEmitter<NtgcallsPeerEvents> {
   private send(msg: Record<string, unknown>): void {
     const stdin = this.child.stdin;
     if (this.exitInfo || !stdin || stdin.destroyed || stdin.writableEnded) {
-      throw new TgCallError('INTEROP_PEER_EXITED', `${this.name}: cannot send ${String(msg.op)}, the peer is gone${this.diagnostics()}`);
+      throw new InteropError('INTEROP_PEER_EXITED', `${this.name}: cannot send ${String(msg.op)}, the peer is gone${this.diagnostics()}`);
     }
     stdin.write(JSON.stringify(msg) + '\n');
   }

@@ -330,7 +330,11 @@ describe('server behaviour the client relies on', () => {
     const server = s.tg.getCall(out.callId!)!;
     expect(server.rating).toEqual({ from: ALICE, rating: 4, comment: 'fine' });
     expect(server.debug).toEqual(['{"k":1}']);
-    await expect(out.setCallRating(9)).rejects.toBeInstanceOf(RangeError);
+    // misuse is a typed error like every other, and nothing reaches the server
+    await expect(out.setCallRating(9)).rejects.toMatchObject({ name: 'CallSignalingError', code: 'BAD_RATING' });
+    await expect(out.setCallRating(2.5)).rejects.toMatchObject({ code: 'BAD_RATING' });
+    await expect(inc.saveCallDebug('{not json')).rejects.toMatchObject({ name: 'CallSignalingError', code: 'BAD_DEBUG_JSON' });
+    expect(s.tg.getCall(out.callId!)!.debug).toEqual(['{"k":1}']);
   });
 
   it('a throwing host listener neither breaks the call nor escapes', async () => {
