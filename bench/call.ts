@@ -7,8 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { TelegramCalls, type Call } from '../src/index.js';
-import { FakeTelegram } from '../src/fake/index.js';
-import { toneFrames } from '../src/media/index.js';
+import { FakeTelegram, toneFrames } from '../src/fake/index.js';
 
 const quick = process.argv.includes('--quick');
 

@@ -8,7 +8,8 @@
  * @peer calls it and talks for a few seconds.
  */
 import { mkdir } from 'node:fs/promises';
-import { generateTone, writeWavFile, type Call } from '../src/index.js';
+import { generateTone } from '../src/fake/index.js'; // 'tgcall/fake' in your project
+import { writeWavFile, type Call } from '../src/index.js';
 import { openAccount } from './account.js';
 
 const account = await openAccount({ role: 'call', speech: 'bursts', frequency: 660, seconds: 4 });

@@ -7,7 +7,8 @@
  * otherwise it calls the fake Telegram's @peer, who answers and says 880 Hz.
  */
 import { mkdir } from 'node:fs/promises';
-import { generateTone, writeWavFile } from '../src/index.js';
+import { generateTone } from '../src/fake/index.js'; // 'tgcall/fake' in your project
+import { writeWavFile } from '../src/index.js';
 import { openAccount } from './account.js';
 
 const account = await openAccount({ role: 'answer', frequency: 880, seconds: 10 });

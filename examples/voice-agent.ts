@@ -8,7 +8,8 @@
  * With API_ID, API_HASH and SESSION set it answers real calls until Ctrl-C; otherwise the fake
  * Telegram's @peer calls it and talks in 1 s bursts, and the agent handles that one call.
  */
-import { concatSamples, type AudioFrame, type Call } from '../src/index.js';
+import { concatSamples } from '../src/fake/index.js'; // 'tgcall/fake' in your project
+import type { AudioFrame, Call } from '../src/index.js';
 import { openAccount } from './account.js';
 
 const account = await openAccount({ role: 'call', speech: 'bursts', frequency: 440, seconds: 6 });

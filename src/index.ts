@@ -1,9 +1,22 @@
 /**
  * tgcall: Telegram 1:1 voice calls from Node.js.
  *
- * Start with `TelegramCalls` (one per account) and the `Call` objects it gives you. The layers
- * below are exported too, for advanced use: the call crypto, the signaling over MTProto, the
- * WebRTC transport and the Opus media session.
+ * This entry point is the application API: `TelegramCalls` (one per account), the `Call` objects
+ * it gives you and the types they take and return, the typed errors (`TgCallError` and its
+ * `TgCallErrorCode` union), the logger, and the WAV helpers used with calls.
+ *
+ * The layers below it are entry points of their own, for advanced use:
+ * - `tgcall/signaling`: the call lifecycle over MTProto (`PhoneCalls`, `CallSignaling`, the
+ *   sans-I/O `CallMachine`) with every type they return;
+ * - `tgcall/crypto`: DH, `keyFingerprint`, `emojiFingerprint`, `encryptPacket` / `decryptPacket`
+ *   and the signaling channels;
+ * - `tgcall/media`: the Opus/RTP media session and its parts;
+ * - `tgcall/fake`: an in-process fake of Telegram's phone service, and the audio test tools
+ *   (`generateTone`, `ToneGenerator`, `detectTone` / `toneFraction`, `concatSamples`).
+ *
+ * The WebRTC transport (`src/transport`) is internal for now: it is being reshaped (a sans-I/O
+ * ordering core with an injected peer connection), so only the types the API above carries are
+ * exported here.
  */
 export { TelegramCalls, type TelegramCallsOptions, type TelegramCallsEvents, type CallTarget } from './call/telegram-calls.js';
 export {
@@ -17,30 +30,25 @@ export {
   type CallState,
   type CallStats,
 } from './call/call.js';
+export type { CallSessionStats } from './call/call-session.js';
 export * from './errors.js';
 export { consoleLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
-export {
-  PhoneCalls,
-  GramJsMtproto,
-  gramJsMtproto,
-  type MtprotoClient,
-  type ResolvedUser,
-  type CallReadyInfo,
-  type PhoneCallsOptions,
-} from './signaling/index.js';
-export { SUPPORTED_LIBRARY_VERSIONS, KNOWN_LIBRARY_VERSIONS, emojiFingerprint, keyFingerprint } from './crypto/index.js';
-export type { MediaState } from './transport/index.js';
+// What TelegramCalls accepts as a client, and the discard reasons of CallEndInfo.
+export type { ApiNamespace, DiscardReason, GramJsClientLike, MtprotoClient, ResolvedUser } from './signaling/index.js';
+// For the libraryVersions option.
+export { SUPPORTED_LIBRARY_VERSIONS, KNOWN_LIBRARY_VERSIONS } from './crypto/index.js';
+// Types carried by CallStats and the remoteMediaState event.
+export type { SignalingChannelStats } from './crypto/index.js';
+export type { CandidateInfo, CandidatePair, MediaState, TransportStats, VideoRotation, VideoState } from './transport/index.js';
 export {
   readWavFile,
   writeWavFile,
   WavFileWriter,
-  generateTone,
-  concatSamples,
-  ToneGenerator,
-  toneFraction,
-  detectTone,
   type AudioFrame,
   type InputMode,
   type MediaStats,
   type PlayOptions,
+  type ReceiveStats,
+  type RtcpStats,
+  type SendStats,
 } from './media/index.js';

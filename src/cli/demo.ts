@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { TelegramCalls } from '../call/telegram-calls.js';
 import { FakeTelegram } from '../fake/index.js';
 import type { Logger } from '../logger.js';
-import { readWavFile, toneFraction } from '../media/index.js';
+import { toneFraction } from '../media/goertzel.js';
+import { readWavFile } from '../media/index.js';
 import { formatMs, runCall, type CallReport } from './run-call.js';
 
 export interface DemoOptions {

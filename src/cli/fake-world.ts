@@ -6,7 +6,7 @@
 import { TelegramCalls, type TelegramCallsOptions } from '../call/telegram-calls.js';
 import type { Call } from '../call/call.js';
 import { FakeTelegram } from '../fake/index.js';
-import { toneFrames } from '../media/index.js';
+import { toneFrames } from '../media/tone.js';
 
 export const FAKE_YOU_ID = 1001n;
 export const FAKE_PEER_ID = 1002n;

@@ -4,7 +4,8 @@
  * time limit, and reports what happened.
  */
 import type { Call, CallEmoji, CallEndInfo } from '../call/call.js';
-import { readWavFile, toneFrames } from '../media/index.js';
+import { readWavFile } from '../media/index.js';
+import { toneFrames } from '../media/tone.js';
 import { LevelMeter } from './levels.js';
 import { ProgressLine, type ProgressOutput } from './progress.js';
 

@@ -23,6 +23,10 @@
  * round-tripped through GramJS's TL serializer. See `FakeTelegram` for the modelled server
  * behaviour (DH config, call states, receive_date, version choice, connections, busy, discard
  * propagation, RPC errors, signaling relay with seeded faults) and the test hooks.
+ *
+ * Also here, the audio test tools: `generateTone` / `ToneGenerator` / `toneFrames` make a sine
+ * to send, `detectTone` / `toneFraction` / `toneRatio` (Goertzel) find it in what was received,
+ * and `concatSamples` joins received frames.
  */
 export { FakeTelegram } from './fake-telegram.js';
 export { fakeFloodWait, fakeRpcError, firstCommonVersion } from './phone-service.js';
@@ -50,6 +54,9 @@ export type {
   RouterSend,
 } from './reflector-router.js';
 export { SeededRandom } from './seeded-random.js';
-export { SignalingRelay } from './signaling-relay.js';
 export type { SignalingRelayOptions, SignalingRelayStats } from './signaling-relay.js';
 export { roundTrip, tlBytes, tlParse } from './tl-round-trip.js';
+// Test tools for audio: a tone to send, a Goertzel detector to find it in what was received.
+export { ToneGenerator, generateTone, toneFrames, type ToneOptions } from '../media/tone.js';
+export { goertzelPower, toneRatio, detectTone, toneFraction, type ToneDetection, type ToneDetectionOptions } from '../media/goertzel.js';
+export { concatSamples } from '../media/pcm.js';

@@ -71,6 +71,7 @@ export class CallSignaling extends EventEmitter<CallSignalingEvents> {
   private received = 0;
   private droppedLate = 0;
 
+  /** @internal created by `PhoneCalls`. */
   constructor(deps: CallSignalingDeps) {
     super();
     this.deps = deps;

@@ -22,8 +22,8 @@ export type EventBuilderLike = object;
 /** The part of GramJS's `TelegramClient` (or a fork's) this adapter uses. */
 export interface GramJsClientLike {
   invoke(request: Api.AnyRequest): Promise<unknown>;
-  addEventHandler(callback: UpdateCallback, event: EventBuilderLike): void;
-  removeEventHandler(callback: UpdateCallback, event: EventBuilderLike): void;
+  addEventHandler(callback: (event: unknown) => unknown, event: EventBuilderLike): void;
+  removeEventHandler(callback: (event: unknown) => unknown, event: EventBuilderLike): void;
   getMe(inputPeer?: boolean): Promise<unknown>;
   getInputEntity?(entity: unknown): Promise<unknown>;
 }

@@ -19,7 +19,7 @@ export type {
 } from './call-types.js';
 export { DEFAULT_CALL_TIMEOUTS, resolveCallTimeouts } from './call-timeouts.js';
 export type { CallTimeouts } from './call-timeouts.js';
-export { DhConfigCache, DH_RANDOM_LENGTH } from './dh-config-cache.js';
+export { DhConfigCache, DH_RANDOM_LENGTH, type FreshDhConfig } from './dh-config-cache.js';
 export { GramJsMtproto, gramJsMtproto } from './gramjs-mtproto.js';
 export type { EventBuilderLike, GramJsClientLike, GramJsMtprotoOptions } from './gramjs-mtproto.js';
 export { readLong, toLong } from './long.js';
@@ -40,6 +40,7 @@ export type {
   CallProtocolRecord,
   DhConfigRecord,
   DiscardReason,
+  PhoneCallHeader,
   PhoneCallRecord,
   PhoneConnection,
   PhoneUpdate,

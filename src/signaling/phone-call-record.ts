@@ -45,7 +45,8 @@ export type PhoneConnection =
       readonly tcp: boolean;
     };
 
-interface CallHeader {
+/** The fields every phoneCall* object except empty and discarded carries. */
+export interface PhoneCallHeader {
   readonly id: bigint;
   readonly accessHash: bigint;
   readonly date: number;
@@ -57,10 +58,10 @@ interface CallHeader {
 
 export type PhoneCallRecord =
   | { readonly kind: 'empty'; readonly id: bigint }
-  | (CallHeader & { readonly kind: 'waiting'; readonly receiveDate: number | undefined })
-  | (CallHeader & { readonly kind: 'requested'; readonly gAHash: Uint8Array })
-  | (CallHeader & { readonly kind: 'accepted'; readonly gB: Uint8Array })
-  | (CallHeader & {
+  | (PhoneCallHeader & { readonly kind: 'waiting'; readonly receiveDate: number | undefined })
+  | (PhoneCallHeader & { readonly kind: 'requested'; readonly gAHash: Uint8Array })
+  | (PhoneCallHeader & { readonly kind: 'accepted'; readonly gB: Uint8Array })
+  | (PhoneCallHeader & {
       readonly kind: 'call';
       readonly gAOrB: Uint8Array;
       readonly keyFingerprint: bigint;
@@ -182,7 +183,7 @@ export function decodeDiscardReason(value: unknown): DiscardReason | undefined {
   }
 }
 
-function header(c: TlObjectLike): CallHeader {
+function header(c: TlObjectLike): PhoneCallHeader {
   return {
     id: readLong(c.id, 'call id'),
     accessHash: readLong(c.accessHash, 'access_hash'),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatDb, LevelMeter, levelBar, levelDbfs } from '../../src/cli/levels.js';
 import { formatDuration, formatProgress, ProgressLine } from '../../src/cli/progress.js';
-import { generateTone } from '../../src/media/index.js';
+import { generateTone } from '../../src/fake/index.js';
 
 describe('audio level metering', () => {
   it('measures RMS in dBFS', () => {

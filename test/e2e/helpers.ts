@@ -1,9 +1,9 @@
 /** Two (or more) accounts on the fake Telegram, with real calls on loopback between them. */
-import { FakeTelegram, type FakeTelegramOptions } from '../../src/fake/index.js';
+import { concatSamples, FakeTelegram, generateTone, toneFraction, type FakeTelegramOptions } from '../../src/fake/index.js';
 import { TelegramCalls, type CallEndInfo, type TelegramCallsOptions } from '../../src/index.js';
 import { Call } from '../../src/call/call.js';
 import { liveNativeHandles } from '../../src/transport/native-handles.js';
-import { concatSamples, generateTone, toneFraction, type AudioFrame } from '../../src/media/index.js';
+import type { AudioFrame } from '../../src/media/index.js';
 
 export const ALICE = 1001n;
 export const BOB = 1002n;

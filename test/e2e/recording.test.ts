@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateTone, readWavFile, writeWavFile } from '../../src/index.js';
+import { generateTone } from '../../src/fake/index.js';
+import { readWavFile, writeWavFile } from '../../src/index.js';
 import { BOB, connectCall, ended, phones, toneShare, within, type Phones } from './helpers.js';
 
 let p: Phones | undefined;
