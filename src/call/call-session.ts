@@ -38,10 +38,26 @@ export interface CallSessionOptions {
   readonly connectTimeoutMs?: number;
   /** After a connected transport is lost, how long to wait for the peer's discard before failing. */
   readonly connectionLossGraceMs?: number;
+  /**
+   * Whether the call is muted when the session starts. The `Call` owns the flag: later changes
+   * come through `setMuted()`, and the session keeps no copy.
+   */
+  readonly muted?: boolean;
   readonly logger: Logger;
 }
 
 const CONNECTION_LOSS_GRACE_MS = 3_000;
+
+/**
+ * `connecting` → `connected` → (`lost` →) `failed`, and `closed` from any phase:
+ * - `connecting`: the transport is being set up (ICE, DTLS);
+ * - `connected`: media flows;
+ * - `lost`: the connected transport closed; waiting `connectionLossGraceMs` for the peer's
+ *   discard, so the call ends with the peer's reason rather than ours;
+ * - `failed`: the session cannot continue and said so (`failed` event, once);
+ * - `closed`: released by `close()`; terminal.
+ */
+export type CallSessionPhase = 'connecting' | 'connected' | 'lost' | 'failed' | 'closed';
 
 export interface CallSessionEvents {
   connected: [];
@@ -64,10 +80,8 @@ export class CallSession extends EventEmitter<CallSessionEvents> {
   private readonly log: Logger;
   private readonly runner: SignalingLink;
   private readonly transport: CallTransport;
-  private closing = false;
-  private failedOnce = false;
-  private muted = false;
-  private wasConnected = false;
+  private phaseValue: CallSessionPhase = 'connecting';
+  /** Armed while `lost`. */
   private lossTimer: NodeJS.Timeout | undefined;
 
   constructor(options: CallSessionOptions) {
@@ -126,27 +140,34 @@ export class CallSession extends EventEmitter<CallSessionEvents> {
     this.transport.on('rtcp', (packet) => media.handleRtcp(packet));
     this.transport.on('remote-media-state', (state) => this.emit('remoteMediaState', state));
     this.transport.on('error', (err) => this.log.warn('transport error', { error: err.message }));
+    // The transport keeps the state and delivers it once connected.
+    if (options.muted) this.transport.setMediaState({ muted: true });
+
     this.transport.on('connected', () => {
-      if (this.closing) return;
+      // Only a connecting session connects: a failed one is ending, a closed one is released.
+      if (this.phaseValue !== 'connecting') return;
       this.log.info('connected', { connectMs: this.transport.stats.connectTimeMs, ...this.transport.path() });
-      this.wasConnected = true;
+      this.setPhase('connected');
       if (!media.closed) media.start();
-      this.transport.setMediaState({ muted: this.muted });
       this.emit('connected');
     });
     this.transport.on('closed', (reason) => {
-      if (this.closing) return;
-      if (!this.wasConnected) {
+      if (this.phaseValue === 'connecting') {
         this.fail(transportFailure(reason, this.transport.diagnosis()));
-        return;
+      } else if (this.phaseValue === 'connected') {
+        // A peer that hangs up closes its connection before its discardCall reaches us: wait a
+        // moment for phoneCallDiscarded, so the call ends with the peer's reason, not ours.
+        this.setPhase('lost');
+        this.lossTimer = setTimeout(() => {
+          this.lossTimer = undefined;
+          this.fail(transportFailure(reason, this.transport.diagnosis()));
+        }, options.connectionLossGraceMs ?? CONNECTION_LOSS_GRACE_MS);
       }
-      // A peer that hangs up closes its connection before its discardCall reaches us: wait a
-      // moment for phoneCallDiscarded, so the call ends with the peer's reason, not ours.
-      this.lossTimer = setTimeout(() => {
-        this.lossTimer = undefined;
-        this.fail(transportFailure(reason, this.transport.diagnosis()));
-      }, options.connectionLossGraceMs ?? CONNECTION_LOSS_GRACE_MS);
     });
+  }
+
+  get phase(): CallSessionPhase {
+    return this.phaseValue;
   }
 
   getStats(): CallSessionStats {
@@ -169,41 +190,51 @@ export class CallSession extends EventEmitter<CallSessionEvents> {
 
   /** One phone.sendSignalingData payload from the peer. Never throws. */
   receiveSignalingData(data: Uint8Array): void {
-    if (this.closing) return;
+    if (this.phaseValue === 'closed') return;
     this.runner.receive(data);
   }
 
   /** The media session's sink: RTP/RTCP out through the transport (dropped until negotiated). */
   sendRtp(packet: Buffer): void {
-    if (!this.closing) this.transport.sendRtp(packet);
+    if (this.phaseValue !== 'closed') this.transport.sendRtp(packet);
   }
 
   sendRtcp(packet: Buffer): void {
-    if (!this.closing) this.transport.sendRtcp(packet);
+    if (this.phaseValue !== 'closed') this.transport.sendRtcp(packet);
   }
 
+  /** Forwards the `Call`'s mute flag: silence from the media session, MediaState to the peer. */
   setMuted(muted: boolean): void {
-    this.muted = muted;
     if (muted) this.options.media.mute();
     else this.options.media.unmute();
-    if (!this.closing) this.transport.setMediaState({ muted });
+    if (this.phaseValue !== 'closed') this.transport.setMediaState({ muted });
   }
 
   /** Releases the transport, the channel timer and the media session. Idempotent. */
   async close(): Promise<void> {
-    this.closing = true;
-    if (this.lossTimer) clearTimeout(this.lossTimer);
-    this.lossTimer = undefined;
+    this.setPhase('closed');
     this.runner.close();
     this.options.media.close();
     await this.transport.close('local');
   }
 
   private fail(error: TgCallError): void {
-    if (this.failedOnce || this.closing) return;
-    this.failedOnce = true;
+    if (this.phaseValue === 'failed' || this.phaseValue === 'closed') return;
+    this.setPhase('failed');
     this.log.warn('connection failed', { code: error.code, error: error.message });
     this.emit('failed', error);
+  }
+
+  /** The one place the phase changes; leaving `lost` disarms its grace timer. */
+  private setPhase(next: CallSessionPhase): void {
+    const previous = this.phaseValue;
+    if (previous === next) return;
+    this.phaseValue = next;
+    this.log.debug('session phase', { from: previous, to: next });
+    if (previous === 'lost' && this.lossTimer) {
+      clearTimeout(this.lossTimer);
+      this.lossTimer = undefined;
+    }
   }
 }
 

@@ -303,6 +303,7 @@ export class Call extends EventEmitter<CallEvents> {
 
   // ---------------------------------------------------------------------------------------------
 
+  /** The call owns the mute flag; the session (once it exists) forwards it to the media and the peer. */
   private setMuted(muted: boolean): void {
     this.isMuted = muted;
     if (this.session) this.session.setMuted(muted);
@@ -325,6 +326,7 @@ export class Call extends EventEmitter<CallEvents> {
           this.signaling.sendSignalingData(data);
         },
         logger: this.log,
+        muted: this.isMuted,
         ...(this.runtime.iceServers ? { iceServers: this.runtime.iceServers } : {}),
         ...(this.runtime.bindAddress !== undefined ? { bindAddress: this.runtime.bindAddress } : {}),
         ...(this.runtime.portRange ? { portRange: this.runtime.portRange } : {}),
@@ -334,7 +336,6 @@ export class Call extends EventEmitter<CallEvents> {
       session.on('connected', () => this.onConnected());
       session.on('remoteMediaState', (state) => this.safeEmit('remoteMediaState', state));
       session.on('failed', (error) => this.signaling.fail(error));
-      if (this.isMuted) session.setMuted(true);
       this.signaling.on('signalingData', (data) => session.receiveSignalingData(data));
       this.connectStartedAt = performance.now();
       session.start();

@@ -3,7 +3,7 @@
  * real node-datachannel peer connections on loopback, real Opus.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ALICE, BOB, collect, nextIncoming, phones, playTone, toneShare, type Phones } from './helpers.js';
+import { ALICE, BOB, collect, eventually, nextIncoming, phones, playTone, toneShare, type Phones } from './helpers.js';
 
 let p: Phones | undefined;
 afterEach(async () => {
@@ -45,5 +45,25 @@ describe('a call between two tgcall phones', () => {
     expect(endIn).toMatchObject({ reason: 'hangup', by: 'remote' });
     expect(outgoing.state).toBe('ended');
     expect(callee.state).toBe('ended');
+  });
+
+  it('mute belongs to the call: set before the media exists it reaches the peer once connected, and later changes follow', async () => {
+    p = await phones();
+    const incoming = nextIncoming(p.bob);
+    const outgoing = await p.alice.call(BOB);
+    outgoing.mute(); // no session yet: only the call and its media hold it
+    expect(outgoing.muted).toBe(true);
+    const callee = await incoming;
+    const seen: boolean[] = [];
+    callee.on('remoteMediaState', (state) => seen.push(state.muted));
+    await Promise.all([callee.accept(), outgoing.whenConnected()]);
+    expect(await eventually(() => seen.at(-1) === true, 5_000)).toBe(true);
+    outgoing.unmute();
+    expect(outgoing.muted).toBe(false);
+    expect(await eventually(() => seen.at(-1) === false, 5_000)).toBe(true);
+    outgoing.mute();
+    expect(await eventually(() => seen.at(-1) === true, 5_000)).toBe(true);
+    expect(outgoing.getStats().media.sent.mutedFrames).toBeGreaterThan(0);
+    await Promise.all([outgoing.hangup(), callee.whenEnded()]);
   });
 });
