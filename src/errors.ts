@@ -259,8 +259,31 @@ export class CallTimeoutError extends TgCallError {
   }
 }
 
-/** Turns anything caught into an Error without throwing again. */
+/**
+ * Turns anything caught into an Error without throwing again: it runs inside almost every catch
+ * block, so a value JSON cannot print (a BigInt, a circular object) or whose `toString` throws
+ * must still give an Error.
+ */
 export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  return new Error(typeof value === 'string' ? value : JSON.stringify(value));
+  try {
+    if (value instanceof Error) return value;
+    if (typeof value === 'string') return new Error(value);
+  } catch {
+    // a Proxy whose traps throw: describe it below
+  }
+  return new Error(describe(value));
+}
+
+function describe(value: unknown): string {
+  try {
+    const json = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+    if (json !== undefined) return json;
+  } catch {
+    // circular, or a throwing toJSON: fall back to String()
+  }
+  try {
+    return String(value);
+  } catch {
+    return '[a value that cannot be printed]';
+  }
 }

@@ -14,6 +14,7 @@ import type { SignalingChannelStats } from '../crypto/index.js';
 import { TgCallError, TransportError, toError } from '../errors.js';
 import type { PathInfo } from '../network/index.js';
 import type { Logger } from '../logger.js';
+import { safeEmit } from '../safe-emit.js';
 import type { MediaSession } from '../media/index.js';
 import type { CallReadyInfo } from '../signaling/index.js';
 import {
@@ -138,7 +139,7 @@ export class CallSession extends EventEmitter<CallSessionEvents> {
     });
     this.transport.on('rtp', (packet) => media.handleRtp(packet));
     this.transport.on('rtcp', (packet) => media.handleRtcp(packet));
-    this.transport.on('remote-media-state', (state) => this.emit('remoteMediaState', state));
+    this.transport.on('remote-media-state', (state) => safeEmit(this, this.log, 'remoteMediaState', state));
     this.transport.on('error', (err) => this.log.warn('transport error', { error: err.message }));
     // The transport keeps the state and delivers it once connected.
     if (options.muted) this.transport.setMediaState({ muted: true });
@@ -149,7 +150,7 @@ export class CallSession extends EventEmitter<CallSessionEvents> {
       this.log.info('connected', { connectMs: this.transport.stats.connectTimeMs, ...this.transport.path() });
       this.setPhase('connected');
       if (!media.closed) media.start();
-      this.emit('connected');
+      safeEmit(this, this.log, 'connected');
     });
     this.transport.on('closed', (reason) => {
       if (this.phaseValue === 'connecting') {
@@ -222,7 +223,7 @@ export class CallSession extends EventEmitter<CallSessionEvents> {
     if (this.phaseValue === 'failed' || this.phaseValue === 'closed') return;
     this.setPhase('failed');
     this.log.warn('connection failed', { code: error.code, error: error.message });
-    this.emit('failed', error);
+    safeEmit(this, this.log, 'failed', error);
   }
 
   /** The one place the phase changes; leaving `lost` disarms its grace timer. */

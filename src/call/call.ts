@@ -10,6 +10,7 @@ import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { CallSignalingError, TgCallError, toError } from '../errors.js';
+import { safeEmit } from '../safe-emit.js';
 import type { Logger } from '../logger.js';
 import { MediaSession, readWavFile, WavFileWriter, type AudioFrame, type MediaSessionOptions, type MediaStats, type PlayOptions } from '../media/index.js';
 import type { CallDirection, CallEndInfo, CallReadyInfo, CallSignaling, IncomingCallSignaling } from '../signaling/index.js';
@@ -136,8 +137,8 @@ export class Call extends EventEmitter<CallEvents> {
       sendRtp: (packet) => this.session?.sendRtp(packet),
       sendRtcp: (packet) => this.session?.sendRtcp(packet),
     });
-    this.media.on('voiceStart', () => this.safeEmit('voiceStart'));
-    this.media.on('voiceEnd', () => this.safeEmit('voiceEnd'));
+    this.media.on('voiceStart', () => safeEmit(this, this.log, 'voiceStart'));
+    this.media.on('voiceEnd', () => safeEmit(this, this.log, 'voiceEnd'));
     this.media.on('error', (err) => this.log.warn('media error', { error: err.message }));
     const media = this.media;
     this.audio = {
@@ -152,7 +153,7 @@ export class Call extends EventEmitter<CallEvents> {
       const mapped = mapSignalingState(state);
       if (mapped && mapped !== 'connecting') this.setState(mapped);
     });
-    signaling.on('ringing', () => this.safeEmit('ringing'));
+    signaling.on('ringing', () => safeEmit(this, this.log, 'ringing'));
     signaling.on('ready', (info) => this.onReady(info));
     signaling.on('ended', (info) => void this.onEnded(info));
     if (signaling.readyInfo) this.onReady(signaling.readyInfo);
@@ -316,7 +317,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.ready = info;
     this.emojiInfo = { emoji: info.emoji, indices: info.emojiIndices, keyFingerprint: info.keyFingerprint };
     this.setState('connecting');
-    this.safeEmit('emoji', this.emojiInfo);
+    safeEmit(this, this.log, 'emoji', this.emojiInfo);
     try {
       const session = new CallSession({
         ready: info,
@@ -334,7 +335,7 @@ export class Call extends EventEmitter<CallEvents> {
       });
       this.session = session;
       session.on('connected', () => this.onConnected());
-      session.on('remoteMediaState', (state) => this.safeEmit('remoteMediaState', state));
+      session.on('remoteMediaState', (state) => safeEmit(this, this.log, 'remoteMediaState', state));
       session.on('failed', (error) => this.signaling.fail(error));
       this.signaling.on('signalingData', (data) => session.receiveSignalingData(data));
       this.connectStartedAt = performance.now();
@@ -351,7 +352,7 @@ export class Call extends EventEmitter<CallEvents> {
     if (this.connectStartedAt !== undefined) this.connectMs = performance.now() - this.connectStartedAt;
     this.signaling.markConnected();
     this.setState('connected');
-    this.safeEmit('connected');
+    safeEmit(this, this.log, 'connected');
     for (const waiter of this.connectedWaiters.splice(0)) waiter.resolve();
   }
 
@@ -369,7 +370,7 @@ export class Call extends EventEmitter<CallEvents> {
     }
     this.setState('ended');
     this.log.info('ended', { reason: info.reason, by: info.by, duration: info.duration, code: info.error?.code });
-    this.safeEmit('ended', info);
+    safeEmit(this, this.log, 'ended', info);
     for (const waiter of this.endedWaiters.splice(0)) waiter(info);
   }
 
@@ -377,23 +378,7 @@ export class Call extends EventEmitter<CallEvents> {
     if (state === this.currentState) return;
     if (this.currentState === 'ended') return;
     this.currentState = state;
-    this.safeEmit('state', state);
-  }
-
-  /** Listener exceptions must not break the call (or escape into a native callback). */
-  private safeEmit<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void {
-    try {
-      (this.emit as (e: K, ...a: CallEvents[K]) => boolean)(event, ...args);
-    } catch (err) {
-      this.log.error(`a '${String(event)}' listener threw`, { error: toError(err).message });
-      if (event !== 'error' && this.listenerCount('error') > 0) {
-        try {
-          this.emit('error', toError(err));
-        } catch {
-          // nothing more to do
-        }
-      }
-    }
+    safeEmit(this, this.log, 'state', state);
   }
 }
 

@@ -14,8 +14,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { IceServer } from 'node-datachannel';
-import { CallSignalingError, toError } from '../errors.js';
+import { CallSignalingError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { safeEmit } from '../safe-emit.js';
 import type { MediaSessionOptions } from '../media/index.js';
 import {
   gramJsMtproto,
@@ -170,11 +171,7 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
       void call.decline().catch(() => undefined);
       return;
     }
-    try {
-      this.emit('incoming', call);
-    } catch (err) {
-      this.log.error("an 'incoming' listener threw", { error: toError(err).message });
-    }
+    safeEmit(this, this.log, 'incoming', call);
   }
 
   private track(call: Call): Call {

@@ -59,6 +59,7 @@ export class SignalingLink {
       onMessage: options.onMessage,
       onFatal: options.onFatal,
       now,
+      logger: log,
     });
   }
 

@@ -1,8 +1,12 @@
 /**
  * The I/O edge of a `SignalingChannel`: owns the one timer, reads the clock, and hands packets
  * and payloads to callbacks. Everything protocol-related stays in the sans-I/O channel.
+ *
+ * The callbacks run inside its timer and inside `receive()`, so what they throw is caught and
+ * logged here: a packet `sendPacket` refused is like a lost one (the acked channel resends it).
  */
-import type { CryptoError } from '../errors.js';
+import { toError, type CryptoError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 import type { SignalingChannel, SignalingChannelStats } from './signaling-channel.js';
 
 export interface SignalingChannelRunnerOptions {
@@ -14,12 +18,15 @@ export interface SignalingChannelRunnerOptions {
   /** The channel cannot continue; the call should end. */
   onFatal(error: CryptoError): void;
   now?: () => number;
+  /** Where a throwing callback is reported (default: nowhere). */
+  logger?: Logger;
 }
 
 export class SignalingChannelRunner {
   private readonly channel: SignalingChannel;
   private readonly options: SignalingChannelRunnerOptions;
   private readonly now: () => number;
+  private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
   private closed = false;
@@ -28,6 +35,7 @@ export class SignalingChannelRunner {
     this.options = options;
     this.channel = options.channel;
     this.now = options.now ?? Date.now;
+    this.log = options.logger ?? silentLogger;
   }
 
   /** The channel's counters (a snapshot). */
@@ -50,7 +58,7 @@ export class SignalingChannelRunner {
     this.emit(out.packets);
     for (const message of out.messages) {
       if (this.closed) break;
-      this.options.onMessage(message);
+      this.guarded('onMessage', () => this.options.onMessage(message));
     }
     this.reschedule();
   }
@@ -61,10 +69,23 @@ export class SignalingChannelRunner {
   }
 
   private emit(packets: Uint8Array[]): void {
-    for (const packet of packets) this.options.sendPacket(packet);
-    if (this.channel.fatalError && !this.closed) {
+    for (const packet of packets) this.guarded('sendPacket', () => this.options.sendPacket(packet));
+    const fatal = this.channel.fatalError;
+    if (fatal && !this.closed) {
       this.close();
-      this.options.onFatal(this.channel.fatalError);
+      this.guarded('onFatal', () => this.options.onFatal(fatal));
+    }
+  }
+
+  private guarded(callback: string, call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      try {
+        this.log.error(`signaling channel ${callback} threw`, { error: toError(err).message });
+      } catch {
+        // a throwing logger: nothing left to report to
+      }
     }
   }
 

@@ -3,8 +3,9 @@
  * tests and demos use it exactly like a GramJS client wrapped by `GramJsMtproto`.
  */
 import type { Api } from 'telegram';
-import { CallSignalingError, toError } from '../errors.js';
+import { CallSignalingError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { callListener } from '../safe-emit.js';
 import type { MtprotoClient, ResolvedUser } from '../signaling/mtproto.js';
 
 /** @internal what a client needs from its server. */
@@ -65,12 +66,6 @@ export class FakeClient implements MtprotoClient {
   /** @internal delivers one (already round-tripped) update or container. */
   _deliver(update: unknown): void {
     if (this.closed) return;
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(update);
-      } catch (err) {
-        this.logger.error('fake client listener threw', { error: toError(err).message });
-      }
-    }
+    for (const listener of [...this.listeners]) callListener(listener, [update], this.logger, 'a fake client update listener');
   }
 }

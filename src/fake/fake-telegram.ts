@@ -31,7 +31,7 @@
  * packets, or make a request fail (e.g. FLOOD_WAIT); `injectUpdate` delivers any update. All timers
  * are released by `close()`.
  */
-import { Api, errors } from 'telegram';
+import { Api } from 'telegram';
 import { silentLogger, type Logger } from '../logger.js';
 import { readLong, toLong } from '../signaling/long.js';
 import { isTlObject, type TlObjectLike } from '../signaling/mtproto.js';

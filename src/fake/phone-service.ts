@@ -18,7 +18,6 @@ import {
   discardedView,
   phoneCallResult,
   phoneCallView,
-  protocolObject,
   requestedView,
   waitingView,
   type CallSettings,

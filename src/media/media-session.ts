@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { Readable, Writable } from 'node:stream';
 import { MediaError, toError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { safeEmit } from '../safe-emit.js';
 import { MediaEngine, type MediaEngineOptions, type OutputFrame } from './media-engine.js';
 import type { InputMode } from './audio-sender.js';
 import type { MediaStats } from './media-stats.js';
@@ -140,7 +141,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       q.waiter = undefined;
     }
     this.subscribers.clear();
-    this.emit('close');
+    safeEmit(this, this.log, 'close');
   }
 
   get closed(): boolean {
@@ -302,7 +303,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
 
     if (f.voice !== this.voice) {
       this.voice = f.voice;
-      this.emit(f.voice ? 'voiceStart' : 'voiceEnd');
+      safeEmit(this, this.log, f.voice ? 'voiceStart' : 'voiceEnd');
     }
   }
 
@@ -367,7 +368,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   }
 
   private emitError(err: Error): void {
-    // An 'error' event without a listener would throw from a timer and crash the process.
-    if (this.listenerCount('error') > 0) this.emit('error', err);
+    // Dropped when nobody listens: a plain 'error' emit would throw from the frame timer.
+    safeEmit(this, this.log, 'error', err);
   }
 }

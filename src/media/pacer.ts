@@ -31,7 +31,9 @@ export class Pacer {
   /**
    * @param now the clock (ms)
    * @param onTick called at (or just after) each deadline; returns the next deadline (Infinity: idle)
-   * @param onError receives anything `onTick` throws; the pacer keeps running
+   * @param onError receives anything `onTick` throws; the pacer keeps running. What `onError`
+   *   throws itself is dropped: it runs on the shared timer, where it would skip the other
+   *   sessions' ticks and escape as an uncaught exception.
    */
   constructor(
     private readonly now: () => number,
@@ -65,7 +67,11 @@ export class Pacer {
     try {
       next = this.onTick(this.now());
     } catch (err) {
-      this.onError(err);
+      try {
+        this.onError(err);
+      } catch {
+        // The owner's error path failed too (a throwing listener or logger): nothing left to tell.
+      }
       next = this.now() + FRAME_GRID_MS; // keep the clock alive; the owner decides whether to close
     }
     if (this.running) this.deadline = Number.isFinite(next) ? next : Infinity;
@@ -98,9 +104,17 @@ class SharedTimer {
     try {
       // A pacer started by another one's callback is visited too (Set iteration order), and
       // one stopped before its turn is skipped.
-      for (const p of this.pacers) if (p.deadline <= this.now()) p.run();
+      for (const p of this.pacers) {
+        if (p.deadline > this.now()) continue;
+        try {
+          p.run();
+        } catch {
+          // run() reports its own failures; this is the last guard, so that one session's
+          // failure never skips the others' ticks or escapes the timer callback.
+        }
+      }
     } finally {
-      // Re-armed even if an error handler threw, so the other sessions keep their clock.
+      // Re-armed whatever happened, so the other sessions keep their clock.
       this.firing = false;
       let next = Infinity;
       for (const p of this.pacers) if (p.deadline < next) next = p.deadline;

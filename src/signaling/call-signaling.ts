@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { CallSignalingError, toError, type TgCallError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { safeEmit } from '../safe-emit.js';
 import type { CallMachine } from './call-machine.js';
 import type { CallDirection, CallEndInfo, CallReadyInfo, MachineOutput, SignalingState } from './call-types.js';
 import type { ApiNamespace, MtprotoClient } from './mtproto.js';
@@ -284,15 +285,15 @@ export class CallSignaling extends EventEmitter<CallSignalingEvents> {
         this.guard(() => this.deps.onBound(this, out.callId));
         return;
       case 'state':
-        this.safeEmit('state', out.state);
+        safeEmit(this, this.log, 'state', out.state);
         return;
       case 'ringing':
-        this.safeEmit('ringing');
+        safeEmit(this, this.log, 'ringing');
         return;
       case 'ready':
         this.ready = out.info;
         for (const w of this.readyWaiters.splice(0)) w.resolve(out.info);
-        this.safeEmit('ready', out.info);
+        safeEmit(this, this.log, 'ready', out.info);
         this.flushInbox();
         return;
       case 'ended':
@@ -303,7 +304,7 @@ export class CallSignaling extends EventEmitter<CallSignalingEvents> {
         this.clearTimer();
         for (const w of this.readyWaiters.splice(0)) w.reject(endedError(out.info));
         for (const w of this.endWaiters.splice(0)) w(out.info);
-        this.safeEmit('ended', out.info);
+        safeEmit(this, this.log, 'ended', out.info);
         this.guard(() => this.deps.onEnded(this));
         return;
     }
@@ -330,7 +331,7 @@ export class CallSignaling extends EventEmitter<CallSignalingEvents> {
 
   private flushInbox(): void {
     if (!this.ready || this.ended || this.listenerCount('signalingData') === 0) return;
-    for (const data of this.inbox.drain()) this.safeEmit('signalingData', data);
+    for (const data of this.inbox.drain()) safeEmit(this, this.log, 'signalingData', data);
   }
 
   private invokeSendSignaling(data: Uint8Array): Promise<unknown> {
@@ -344,16 +345,6 @@ export class CallSignaling extends EventEmitter<CallSignalingEvents> {
     const accessHash = this.machine.accessHash;
     if (id === undefined || accessHash === undefined) throw new CallSignalingError('NO_CALL_ID', 'the server has not assigned this call an id yet');
     return buildInputPhoneCall(this.deps.api, { id, accessHash });
-  }
-
-  private safeEmit(event: keyof CallSignalingEvents, ...args: unknown[]): void {
-    for (const listener of this.rawListeners(event)) {
-      try {
-        (listener as (...a: unknown[]) => void).apply(this, args);
-      } catch (err) {
-        this.log.error(`a '${event}' listener threw`, { error: toError(err).message });
-      }
-    }
   }
 
   private guard(action: () => void): void {

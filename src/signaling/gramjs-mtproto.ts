@@ -9,8 +9,9 @@
  */
 import { Api } from 'telegram';
 import { Raw } from 'telegram/events/index.js';
-import { CallSignalingError, toError } from '../errors.js';
+import { CallSignalingError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { callListener } from '../safe-emit.js';
 import { readLong } from './long.js';
 import type { ApiNamespace, MtprotoClient, ResolvedUser } from './mtproto.js';
 
@@ -59,14 +60,8 @@ export class GramJsMtproto implements MtprotoClient {
 
   onUpdate(listener: (update: unknown) => void): () => void {
     const builder = this.createRawBuilder();
-    const callback: UpdateCallback = (event) => {
-      // GramJS awaits handlers and prints what they throw; keep both away from it.
-      try {
-        listener(event);
-      } catch (err) {
-        this.logger.error('update listener threw', { error: toError(err).message });
-      }
-    };
+    // GramJS awaits handlers and prints what they throw; keep both away from it.
+    const callback: UpdateCallback = (event) => callListener(listener, [event], this.logger, 'an update listener');
     this.client.addEventHandler(callback, builder);
     let subscribed = true;
     return () => {

@@ -9,6 +9,7 @@ import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { Api } from 'telegram';
 import { CallSignalingError, toError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { safeEmit } from '../safe-emit.js';
 import type { RandomBytes } from '../crypto/dh.js';
 import { SUPPORTED_LIBRARY_VERSIONS, validateLibraryVersions } from '../crypto/signaling-versions.js';
 import { CallMachine } from './call-machine.js';
@@ -235,20 +236,10 @@ export class PhoneCalls extends EventEmitter<PhoneCallsEvents> {
     this.active.add(incoming);
     incoming._run((m, t) => m.startIncoming(call, t));
     if (incoming.state === 'ringing') {
-      this.emitIncoming(incoming);
+      safeEmit(this, this.logger, 'incoming', incoming);
     } else {
       this.counters.rejectedIncoming++;
       this.logger.warn('incoming call rejected', { error: incoming.endInfo?.error?.code });
-    }
-  }
-
-  private emitIncoming(call: IncomingCallSignaling): void {
-    for (const listener of this.rawListeners('incoming')) {
-      try {
-        (listener as (c: IncomingCallSignaling) => void).call(this, call);
-      } catch (err) {
-        this.logger.error("an 'incoming' listener threw", { error: toError(err).message });
-      }
     }
   }
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AckedSignalingChannel, fromHex, SignalingChannelRunner } from '../../src/crypto/index.js';
+import { AckedSignalingChannel, fromHex, SignalingChannelRunner, type SignalingChannel } from '../../src/crypto/index.js';
+import { CryptoError } from '../../src/errors.js';
+import type { Logger } from '../../src/logger.js';
 import { callVectors, seededRandom } from '../helpers/vectors.js';
 
 const key = fromHex(callVectors().key_hex);
@@ -54,6 +56,113 @@ describe('signaling channel runner (real timers)', () => {
     // closed runners ignore further input instead of throwing
     expect(() => a.receive(new Uint8Array(40))).not.toThrow();
     a.send(new Uint8Array([1]));
+  });
+
+  it('nothing its callbacks throw escapes its timer or receive(): logged, and the channel goes on resending', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown): void => void uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    const logged: string[] = [];
+    const logger: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (message) => {
+        logged.push(message);
+        throw new Error('logger bug'); // the last resort must not throw either
+      },
+      child: () => logger,
+    };
+    let attempts = 0;
+    let b: SignalingChannelRunner | undefined;
+    const a = new SignalingChannelRunner({
+      channel: new AckedSignalingChannel({ key, isOutgoing: true, timings }),
+      sendPacket: (packet) => {
+        attempts += 1;
+        if (attempts >= 3) b?.receive(packet); // the first two sends fail (one from the resend timer)
+        else throw new Error('send bug');
+      },
+      onMessage: () => undefined,
+      onFatal: () => undefined,
+      logger,
+    });
+    const got: string[] = [];
+    b = new SignalingChannelRunner({
+      channel: new AckedSignalingChannel({ key, isOutgoing: false, timings }),
+      sendPacket: () => undefined,
+      onMessage: (m) => {
+        got.push(new TextDecoder().decode(m));
+        throw new Error('message listener bug');
+      },
+      onFatal: () => undefined,
+      logger,
+    });
+    try {
+      expect(() => a.send(new TextEncoder().encode('hello'))).not.toThrow();
+      const deadline = Date.now() + 5_000;
+      while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(got).toEqual(['hello']);
+      expect(attempts).toBeGreaterThanOrEqual(3);
+      expect(logged).toContain('signaling channel sendPacket threw');
+      expect(logged).toContain('signaling channel onMessage threw');
+      expect(uncaught).toEqual([]);
+    } finally {
+      a.close();
+      b.close();
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
+  it('an onFatal that throws, called from its timer, does not escape either', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown): void => void uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    const logged: string[] = [];
+    const logger: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (message) => void logged.push(message),
+      child: () => logger,
+    };
+    // A channel whose timer work exhausts it (as the 2^30 packet counter would).
+    let fatal: CryptoError | undefined;
+    const channel: SignalingChannel = {
+      mode: 'acked',
+      send: () => [],
+      receive: () => ({ packets: [], messages: [] }),
+      tick: () => {
+        fatal = new CryptoError('COUNTER_LIMIT', 'exhausted');
+        return [];
+      },
+      nextDeadline: () => (fatal ? undefined : Date.now() + 5),
+      getStats: () => new AckedSignalingChannel({ key, isOutgoing: true }).getStats(),
+      get fatalError() {
+        return fatal;
+      },
+    };
+    let fatals = 0;
+    const runner = new SignalingChannelRunner({
+      channel,
+      sendPacket: () => undefined,
+      onMessage: () => undefined,
+      onFatal: () => {
+        fatals += 1;
+        throw new Error('fatal handler bug');
+      },
+      logger,
+    });
+    try {
+      runner.send(new Uint8Array([1])); // arms the timer
+      const deadline = Date.now() + 2_000;
+      while (fatals === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect(fatals).toBe(1);
+      expect(logged).toEqual(['signaling channel onFatal threw']);
+      expect(uncaught).toEqual([]);
+    } finally {
+      runner.close();
+      process.off('uncaughtException', onUncaught);
+    }
   });
 });
 

@@ -352,3 +352,29 @@ describe('hang-up right as the call connects', () => {
     }
   });
 });
+
+describe('listeners that throw', () => {
+  it('do not keep the next listener from running; TelegramCalls and Call forward them to their error listeners', async () => {
+    p = await phones();
+    const accountErrors: string[] = [];
+    p.bob.on('error', (err) => accountErrors.push(err.message));
+    p.bob.on('incoming', () => {
+      throw new Error('incoming bug');
+    });
+    const incomingP = nextIncoming(p.bob); // registered after the throwing one
+    const outgoing = await p.alice.call(BOB);
+    const callErrors: string[] = [];
+    outgoing.on('error', (err) => callErrors.push(err.message));
+    const reasons: string[] = [];
+    outgoing.on('ended', () => {
+      throw new Error('ended bug');
+    });
+    outgoing.on('ended', (info) => reasons.push(info.reason));
+    const incoming = await within(incomingP, 5_000, 'incoming');
+    await incoming.decline();
+    await outgoing.whenEnded();
+    expect(reasons).toEqual(['busy']);
+    expect(callErrors).toEqual(['ended bug']);
+    expect(accountErrors).toEqual(['incoming bug']);
+  });
+});

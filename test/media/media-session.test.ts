@@ -34,7 +34,17 @@ describe('media session (real timers)', () => {
     a = new MediaSession({ ssrc: 1001, payloadType: 111, extensionIds: { absSendTime: 2, transportWideCc: 3 }, inputMode: 'paced' }, linkTo(() => b));
     b = new MediaSession({ ssrc: 2002, payloadType: 111, channels: 2, outputBufferFrames: 25 }, linkTo(() => a));
     const voiceStarts: number[] = [];
+    const bErrors: string[] = [];
+    // A throwing listener, inside B's frame tick: isolated, forwarded to 'error', and the tick
+    // (and A's session on the same shared timer) goes on.
+    b.on('voiceStart', () => {
+      throw new Error('voice listener bug');
+    });
     b.on('voiceStart', () => voiceStarts.push(Date.now()));
+    b.on('error', (err) => bErrors.push(err.message));
+    a.on('close', () => {
+      throw new Error('close listener bug');
+    });
     a.start();
     b.start();
     expect(timeouts()).toBe(baseline + 1); // sessions on the same clock share one frame timer
@@ -82,6 +92,8 @@ describe('media session (real timers)', () => {
     const heardByB = detectTone(bPcm.subarray(2 * 48 * 500, 2 * 48 * 3000), 880, { channels: 2 });
     expect(heardByB.fraction).toBeGreaterThanOrEqual(0.9);
     expect(voiceStarts.length).toBeGreaterThanOrEqual(1);
+    expect(bErrors.length).toBe(voiceStarts.length);
+    expect(new Set(bErrors)).toEqual(new Set(['voice listener bug']));
 
     // A heard B's tone, downmixed to mono by the encoder.
     const aPcm = new Int16Array(aFrames.length * 960);

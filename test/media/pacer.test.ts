@@ -81,6 +81,44 @@ describe('pacer (shared timer, real time)', () => {
     expect(errors.length).toBe(bad);
   });
 
+  it('survives an error handler that throws: nothing escapes the shared timer, the other sessions keep ticking', async () => {
+    const now = (): number => performance.now();
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown): void => void uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      let good = 0;
+      let bad = 0;
+      let nextGood = now();
+      // Registered first, so that it runs before the good pacer in each shared wake-up.
+      const failing = new Pacer(
+        now,
+        () => {
+          bad += 1;
+          throw new Error('tick bug');
+        },
+        () => {
+          throw new Error('error listener bug'); // e.g. a throwing 'error' listener or logger
+        },
+      );
+      const ok = new Pacer(now, () => {
+        good += 1;
+        nextGood += 10;
+        return nextGood;
+      }, () => undefined);
+      failing.start(now());
+      ok.start(now());
+      await sleep(120);
+      failing.stop();
+      ok.stop();
+      expect(uncaught).toEqual([]);
+      expect(good).toBeGreaterThanOrEqual(6);
+      expect(bad).toBeGreaterThanOrEqual(3); // the failing session keeps its clock too
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
   it('an idle pacer (Infinity) holds no timer', () => {
     const now = (): number => performance.now();
     const baseline = timeouts();

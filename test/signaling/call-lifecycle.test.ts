@@ -350,10 +350,21 @@ describe('server behaviour the client relies on', () => {
     out.on('ready', () => {
       throw new Error('host bug');
     });
+    // listeners after a throwing one still run
+    const states: string[] = [];
+    out.on('state', (state) => states.push(state));
+    const ended: string[] = [];
+    out.on('ended', () => {
+      throw new Error('host bug');
+    });
+    out.on('ended', (info) => ended.push(info.reason));
     const inc = await incoming;
     inc.accept();
     await Promise.all([out.whenReady(), inc.whenReady()]);
     out.hangup();
     await Promise.all([out.whenEnded(), inc.whenEnded()]);
+    expect(states).toContain('ready');
+    expect(states.at(-1)).toBe('ended');
+    expect(ended).toEqual(['hangup']);
   });
 });
