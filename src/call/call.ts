@@ -14,6 +14,7 @@ import { safeEmit } from '../safe-emit.js';
 import type { Logger } from '../logger.js';
 import { MediaSession, readWavFile, WavFileWriter, type AudioFrame, type MediaSessionOptions, type MediaStats, type PlayOptions } from '../media/index.js';
 import type { CallDirection, CallEndInfo, CallReadyInfo, CallSignaling, IncomingCallSignaling } from '../signaling/index.js';
+import { endedError } from '../signaling/call-signaling.js';
 import type { MediaState } from '../transport/index.js';
 import { CallSession, type CallSessionStats } from './call-session.js';
 
@@ -392,8 +393,4 @@ function mapSignalingState(state: CallSignaling['state']): CallState | undefined
     default:
       return state;
   }
-}
-
-function endedError(info: CallEndInfo): TgCallError {
-  return info.error ?? new CallSignalingError('CALL_ENDED', `the call ended (${info.reason}, ${info.by})`);
 }

@@ -372,6 +372,10 @@ export class IncomingCallSignaling extends CallSignaling {
   }
 }
 
-function endedError(info: CallEndInfo): Error {
+/**
+ * @internal What a wait on a call (`whenReady()`, `Call.whenConnected()`) rejects with when the
+ * call ended first: the end's own error, else `CALL_ENDED`.
+ */
+export function endedError(info: CallEndInfo): TgCallError {
   return info.error ?? new CallSignalingError('CALL_ENDED', `the call ended (${info.reason}, ${info.by})`);
 }
