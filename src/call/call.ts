@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import { MediaSession, readWavFile, WavFileWriter, type AudioFrame, type MediaSessionOptions, type MediaStats, type PlayOptions } from '../media/index.js';
 import type { CallDirection, CallEndInfo, CallReadyInfo, CallSignaling, IncomingCallSignaling } from '../signaling/index.js';
 import { endedError } from '../signaling/call-signaling.js';
-import type { MediaState } from '../transport/index.js';
+import { OPUS_PAYLOAD_TYPE, type MediaState } from '../transport/index.js';
 import { CallSession, type CallSessionStats } from './call-session.js';
 
 /**
@@ -134,7 +134,8 @@ export class Call extends EventEmitter<CallEvents> {
     this.log = runtime.logger.child(`call:${this.direction}`);
     this.currentState = mapSignalingState(signaling.state) ?? 'requesting';
     this.ssrc = randomInt(1, 0x1_0000_0000);
-    this.media = new MediaSession({ ...runtime.audio, ssrc: this.ssrc, payloadType: 111, logger: this.log.child('media') }, {
+    // The payload type tgcalls offers Opus with (the peer's, until negotiated, is assumed the same).
+    this.media = new MediaSession({ ...runtime.audio, ssrc: this.ssrc, payloadType: OPUS_PAYLOAD_TYPE, logger: this.log.child('media') }, {
       sendRtp: (packet) => this.session?.sendRtp(packet),
       sendRtcp: (packet) => this.session?.sendRtcp(packet),
     });

@@ -15,12 +15,8 @@ import {
   OPUS_APPLICATION_AUDIO,
   OPUS_APPLICATION_VOIP,
   OPUS_SET_BITRATE,
-  OPUS_SET_COMPLEXITY,
-  OPUS_SET_DTX,
-  OPUS_SET_INBAND_FEC,
   OPUS_SET_PACKET_LOSS_PERC,
-  OPUS_SET_SIGNAL,
-  OPUS_SIGNAL_VOICE,
+  applyEncoderSettings,
   clampLossPercent,
   type OpusDecoder,
   type OpusEncoder,
@@ -260,12 +256,7 @@ class WasmOpusEncoder implements OpusEncoder {
     try {
       const app = o.application === 'audio' ? OPUS_APPLICATION_AUDIO : OPUS_APPLICATION_VOIP;
       lib.check(x.opus_encoder_init(this.st, 48000, o.channels, app), 'encoder_init');
-      this.ctl(OPUS_SET_BITRATE, o.bitrate);
-      this.ctl(OPUS_SET_COMPLEXITY, o.complexity);
-      this.ctl(OPUS_SET_INBAND_FEC, o.fec ? 1 : 0);
-      this.ctl(OPUS_SET_PACKET_LOSS_PERC, clampLossPercent(o.packetLossPercent));
-      this.ctl(OPUS_SET_DTX, o.dtx ? 1 : 0);
-      this.ctl(OPUS_SET_SIGNAL, OPUS_SIGNAL_VOICE);
+      applyEncoderSettings((request, value) => this.ctl(request, value), o);
     } catch (err) {
       lib.free(this.st);
       throw err;

@@ -30,7 +30,7 @@ export interface MediaEngineOptions {
   remoteExtensionIds?: RtpExtensionIds;
   /** Send transport-cc feedback when the peer sends transport-wide sequence numbers. Default true. */
   transportFeedback?: boolean;
-  /** Payload types the peer's offer maps to Opus. Default [111]. */
+  /** Payload types the peer's offer maps to Opus. Default: our own `payloadType` (tgcalls peers both use 111). */
   remoteOpusPayloadTypes?: number[];
   /** The peer's audio SSRC from its offer; default: the first SSRC seen with an Opus payload type. */
   remoteSsrc?: number;
@@ -170,7 +170,7 @@ export class MediaEngine {
     this.feedback = o.transportFeedback === false ? undefined : new TransportFeedbackRecorder({ senderSsrc: o.ssrc });
     this.remoteExt = { ...o.remoteExtensionIds };
     this.reception = new ReceptionStats(48000);
-    this.remotePts = new Set(o.remoteOpusPayloadTypes ?? [111]);
+    this.remotePts = new Set(o.remoteOpusPayloadTypes ?? [o.payloadType]);
     this.payloadType = o.payloadType;
     this.remoteSsrc = o.remoteSsrc === undefined ? undefined : o.remoteSsrc >>> 0;
   }

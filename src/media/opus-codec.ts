@@ -91,6 +91,19 @@ export function clampLossPercent(percent: number): number {
   return Math.max(0, Math.min(100, Math.round(percent)));
 }
 
+/**
+ * The settings every backend applies to a new encoder, through its own `ctl`: bit rate,
+ * complexity, in-band FEC and the loss it is tuned for, DTX, and the voice signal hint.
+ */
+export function applyEncoderSettings(ctl: (request: number, value: number) => void, o: OpusEncoderOptions): void {
+  ctl(OPUS_SET_BITRATE, o.bitrate);
+  ctl(OPUS_SET_COMPLEXITY, o.complexity);
+  ctl(OPUS_SET_INBAND_FEC, o.fec ? 1 : 0);
+  ctl(OPUS_SET_PACKET_LOSS_PERC, clampLossPercent(o.packetLossPercent));
+  ctl(OPUS_SET_DTX, o.dtx ? 1 : 0);
+  ctl(OPUS_SET_SIGNAL, OPUS_SIGNAL_VOICE);
+}
+
 /** Minimal shape of `@evan/opus/node` (the prebuilt addon), typed here because its typings cover the wrapper. */
 interface EvanNativeEncoder {
   ctl(cmd: number, value?: number): number;
@@ -123,12 +136,7 @@ class NativeOpusEncoder implements OpusEncoder {
     this.frameSamples = (48 * o.frameMs) * o.channels;
     this.enc = new mod.Encoder({ channels: o.channels, sample_rate: 48000, application: o.application ?? 'voip' });
     const enc = this.enc;
-    enc.ctl(OPUS_SET_BITRATE, o.bitrate);
-    enc.ctl(OPUS_SET_COMPLEXITY, o.complexity);
-    enc.ctl(OPUS_SET_INBAND_FEC, o.fec ? 1 : 0);
-    enc.ctl(OPUS_SET_PACKET_LOSS_PERC, clampLossPercent(o.packetLossPercent));
-    enc.ctl(OPUS_SET_DTX, o.dtx ? 1 : 0);
-    enc.ctl(OPUS_SET_SIGNAL, OPUS_SIGNAL_VOICE);
+    applyEncoderSettings((request, value) => enc.ctl(request, value), o);
   }
 
   encode(pcm: Int16Array): Uint8Array {
