@@ -3,26 +3,16 @@
  * (or ignore the update) with a typed reason, throw nothing into the host, and release every timer.
  */
 import { createHash } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Api } from 'telegram';
 import { bigIntToBytes, bytesToBigInt, fromHex } from '../../src/crypto/bytes.js';
 import { TELEGRAM_DH_PRIME_HEX } from '../../src/crypto/dh-config.js';
 import { readLong, toLong } from '../../src/signaling/index.js';
-import { ALICE, BOB, CAROL, connect, endedWith, liveTimeouts, nextIncoming, setup, waitFor, type Setup } from './helpers.js';
+import { ALICE, BOB, CAROL, connect, endedWith, nextIncoming, useSignalingWorld, waitFor, type Setup } from './helpers.js';
 
+// Every account stopped, the fake closed and no Timeout handle left after each test.
+const setup = useSignalingWorld();
 let s: Setup | undefined;
-let baselineTimeouts = 0;
-
-beforeEach(() => {
-  baselineTimeouts = liveTimeouts();
-});
-
-afterEach(async () => {
-  await s?.close();
-  s = undefined;
-  await new Promise((r) => setImmediate(r));
-  expect(liveTimeouts()).toBeLessThanOrEqual(baselineTimeouts);
-});
 
 const P = bytesToBigInt(fromHex(TELEGRAM_DH_PRIME_HEX));
 

@@ -2,26 +2,15 @@
  * The call lifecycle end to end through the fake Telegram: both roles, decline, busy, missed,
  * hang-ups in every phase, version negotiation, RPC errors, DH config caching.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keyFingerprint } from '../../src/crypto/fingerprint.js';
 import { FakeTelegram } from '../../src/fake/index.js';
 import { PhoneCalls, type SignalingState } from '../../src/signaling/index.js';
-import { ALICE, BOB, CAROL, connect, endedWith, liveTimeouts, nextIncoming, setup, waitFor, type Setup } from './helpers.js';
+import { ALICE, BOB, CAROL, connect, endedWith, nextIncoming, useSignalingWorld, waitFor, type Setup } from './helpers.js';
 
+// Every account stopped, the fake closed and no Timeout handle left after each test.
+const setup = useSignalingWorld();
 let s: Setup | undefined;
-let baselineTimeouts = 0;
-
-beforeEach(() => {
-  baselineTimeouts = liveTimeouts();
-});
-
-afterEach(async () => {
-  await s?.close();
-  s = undefined;
-  // Every call, queue and fake timer released: no Timeout handle outlives the test.
-  await new Promise((r) => setImmediate(r));
-  expect(liveTimeouts()).toBeLessThanOrEqual(baselineTimeouts);
-});
 
 describe('both roles', () => {
   it('reach ready with the same key, fingerprint, emoji and version; callee hangs up after ready', async () => {

@@ -1,5 +1,5 @@
 /** Shared setup for the signaling tests: two (or three) accounts on one fake Telegram. */
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { FakeTelegram, type FakeClient, type FakeTelegramOptions } from '../../src/fake/index.js';
 import {
   PhoneCalls,
@@ -34,6 +34,29 @@ export interface Setup {
 }
 
 type SideOptions = Omit<PhoneCallsOptions, 'mtproto'>;
+
+/**
+ * The per-test frame of the signaling suites. Returns `setup`, which also remembers what it
+ * made: after each test every account is stopped and the fake closed (which checks that no
+ * call, queue or fake timer is left), and no Timeout handle may outlive the test.
+ */
+export function useSignalingWorld(): typeof setup {
+  const made: Setup[] = [];
+  let baseline = 0;
+  beforeEach(() => {
+    baseline = liveTimeouts();
+  });
+  afterEach(async () => {
+    for (const world of made.splice(0)) await world.close();
+    await new Promise((r) => setImmediate(r));
+    expect(liveTimeouts()).toBeLessThanOrEqual(baseline);
+  });
+  return async (fake, side) => {
+    const world = await setup(fake, side);
+    made.push(world);
+    return world;
+  };
+}
 
 export async function setup(
   fake: FakeTelegramOptions = {},

@@ -3,25 +3,15 @@
  * before the consumer attaches, seeded loss / duplication / reordering, FLOOD_WAIT and network
  * retries, bounded failure.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Api } from 'telegram';
 import { fakeFloodWait, fakeRpcError } from '../../src/fake/index.js';
 import { toLong, type CallSignaling } from '../../src/signaling/index.js';
-import { ALICE, BOB, connect, endedWith, liveTimeouts, nextIncoming, setup, waitFor, type Setup } from './helpers.js';
+import { ALICE, BOB, connect, endedWith, nextIncoming, useSignalingWorld, waitFor, type Setup } from './helpers.js';
 
+// Every account stopped, the fake closed and no Timeout handle left after each test.
+const setup = useSignalingWorld();
 let s: Setup | undefined;
-let baselineTimeouts = 0;
-
-beforeEach(() => {
-  baselineTimeouts = liveTimeouts();
-});
-
-afterEach(async () => {
-  await s?.close();
-  s = undefined;
-  await new Promise((r) => setImmediate(r));
-  expect(liveTimeouts()).toBeLessThanOrEqual(baselineTimeouts);
-});
 
 function packet(index: number, size = 24): Uint8Array {
   const p = new Uint8Array(size);
