@@ -1,8 +1,8 @@
 /**
  * Process hygiene of the whole stack: a child process places three real calls (media and all)
  * through the fake Telegram and shuts down without calling process.exit(). It must exit by itself,
- * with code 0 and soon after its last line: any socket, timer or native handle left behind would
- * keep it alive.
+ * with code 0, and with nothing left that keeps it alive once its work is done: any socket, timer
+ * or native handle left behind would hold it (the kill guard is the only time bound).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -42,18 +42,20 @@ describe('process hygiene with real calls', () => {
       done: boolean;
       results: { tone: number; ends: string[] }[];
       liveNativeHandles: number;
+      keepsAlive: string[];
     };
     expect(report.done).toBe(true);
     expect(report.liveNativeHandles).toBe(0);
+    // Nothing lingers after the work is done: no timer (a forgotten one would hold the process
+    // for its delay), socket or other handle keeps the event loop alive at the last line.
+    expect(report.keepsAlive).toEqual([]);
     expect(report.results.map((r) => r.ends)).toEqual([
       ['hangup/local', 'hangup/remote'],
       ['hangup/remote', 'hangup/local'],
       ['hangup/local', 'hangup/remote'],
     ]);
     for (const r of report.results) expect(r.tone).toBeGreaterThanOrEqual(0.8);
-    // Nothing lingers after the work is done (a forgotten timer would hold it for its delay).
-    const lingerMs = exitedAt - lastLineAt;
-    console.log(`three-calls child: ${exitedAt - started} ms in all, exited ${lingerMs} ms after its last line`);
-    expect(lingerMs).toBeLessThan(2_000);
+    // A figure, not an assertion.
+    console.log(`three-calls child: ${exitedAt - started} ms in all, exited ${exitedAt - lastLineAt} ms after its last line`);
   }, EXIT_BOUND_MS + 5_000);
 });

@@ -5,7 +5,7 @@
  * Real DH, encrypted signaling, node-datachannel on loopback and Opus, through the fake Telegram.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CallSignalingError, CallTimeoutError, TgCallError, TransportError, type Call } from '../../src/index.js';
+import { CallSignalingError, CallTimeoutError, TgCallError, TransportError, type Call, type Logger } from '../../src/index.js';
 import { liveNativeHandles, liveNativeHandlesByKind } from '../../src/transport/native-handles.js';
 import {
   ALICE,
@@ -32,6 +32,15 @@ afterEach(async () => {
 
 function ringing(call: Call): Promise<void> {
   return within(new Promise<void>((resolve) => call.once('ringing', resolve)), 5_000, 'ringing');
+}
+
+/** A logger that keeps what is logged at warn and error level. */
+function warningRecorder(lines: string[]): Logger {
+  const keep = (level: string) => (message: string, fields?: Record<string, unknown>): void => {
+    lines.push(`${level} ${message} ${JSON.stringify(fields ?? {}, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
+  };
+  const logger: Logger = { debug: () => undefined, info: () => undefined, warn: keep('warn'), error: keep('error'), child: () => logger };
+  return logger;
 }
 
 function expectTyped(err: unknown, type: abstract new (...args: never[]) => TgCallError, code: string): void {
@@ -292,12 +301,15 @@ describe('ended before connecting: whenConnected() rejects with a typed error', 
 describe('hang-up right as the call connects', () => {
   it('20 calls hung up the moment both sides are connected: each ends at once and releases every native handle', async () => {
     const baseline = resourceBaseline();
-    p = await phones();
+    // The library's fallbacks that would stretch a hang-up log a warning when they fire: the
+    // transport's 5 s wait for native handles, the session's 3 s lost -> failed grace.
+    const warnings: string[] = [];
+    p = await phones({}, { logger: warningRecorder(warnings) });
+    const fallbacks = (): string[] => warnings.filter((w) => /native handles not released in time|connection failed/.test(w));
     for (let i = 0; i < 20; i++) {
       const [caller, callee, calleeId] = i % 2 === 0 ? [p.alice, p.bob, BOB] : [p.bob, p.alice, ALICE];
       const { outgoing, incoming } = await connectCall(caller, callee, calleeId);
       // The data channel is usually still opening now.
-      const started = Date.now();
       const [out, inc] = await Promise.all([outgoing.hangup(), ended(incoming, 10_000)]);
       expect(out).toMatchObject({ reason: 'hangup', by: 'local', error: undefined });
       expect(inc).toMatchObject({ reason: 'hangup', by: 'remote' });
@@ -306,7 +318,9 @@ describe('hang-up right as the call connects', () => {
       // it shortly after the call ended.
       await eventually(() => liveNativeHandles() === 0, 1_000);
       expect(liveNativeHandlesByKind(), `native handles after call ${i}`).toEqual({ 'peer-connection': 0, track: 0, 'data-channel': 0 });
-      expect(Date.now() - started, `end of call ${i} (ms)`).toBeLessThan(2_000);
+      // Ended at once: both sides by the discard, with no fallback in the way, and everything
+      // released before the next call starts.
+      expect(fallbacks(), `fallbacks during call ${i}`).toEqual([]);
     }
     expect((await settled(baseline, 0)).handles).toBe(baseline.handles);
   }, 40_000);
