@@ -11,6 +11,29 @@ function activeTimers(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 }
 
+/** Records uncaught exceptions until `stop()`. */
+function watchUncaught(): { seen: unknown[]; stop(): void } {
+  const seen: unknown[] = [];
+  const listener = (err: unknown): void => void seen.push(err);
+  process.on('uncaughtException', listener);
+  return { seen, stop: () => void process.off('uncaughtException', listener) };
+}
+
+/** A logger that keeps the messages logged at error level (and then throws, with `alsoThrow`). */
+function errorRecorder(messages: string[], options: { alsoThrow?: boolean } = {}): Logger {
+  const logger: Logger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: (message) => {
+      messages.push(message);
+      if (options.alsoThrow) throw new Error('logger bug');
+    },
+    child: () => logger,
+  };
+  return logger;
+}
+
 describe('signaling channel runner (real timers)', () => {
   it('delivers everything over a lossy async link and releases its timer on close', async () => {
     const before = activeTimers();
@@ -59,20 +82,9 @@ describe('signaling channel runner (real timers)', () => {
   });
 
   it('nothing its callbacks throw escapes its timer or receive(): logged, and the channel goes on resending', async () => {
-    const uncaught: unknown[] = [];
-    const onUncaught = (err: unknown): void => void uncaught.push(err);
-    process.on('uncaughtException', onUncaught);
+    const uncaught = watchUncaught();
     const logged: string[] = [];
-    const logger: Logger = {
-      debug: () => undefined,
-      info: () => undefined,
-      warn: () => undefined,
-      error: (message) => {
-        logged.push(message);
-        throw new Error('logger bug'); // the last resort must not throw either
-      },
-      child: () => logger,
-    };
+    const logger = errorRecorder(logged, { alsoThrow: true }); // the last resort must not throw either
     let attempts = 0;
     let b: SignalingChannelRunner | undefined;
     const a = new SignalingChannelRunner({
@@ -105,26 +117,18 @@ describe('signaling channel runner (real timers)', () => {
       expect(attempts).toBeGreaterThanOrEqual(3);
       expect(logged).toContain('signaling channel sendPacket threw');
       expect(logged).toContain('signaling channel onMessage threw');
-      expect(uncaught).toEqual([]);
+      expect(uncaught.seen).toEqual([]);
     } finally {
       a.close();
       b.close();
-      process.off('uncaughtException', onUncaught);
+      uncaught.stop();
     }
   });
 
   it('an onFatal that throws, called from its timer, does not escape either', async () => {
-    const uncaught: unknown[] = [];
-    const onUncaught = (err: unknown): void => void uncaught.push(err);
-    process.on('uncaughtException', onUncaught);
+    const uncaught = watchUncaught();
     const logged: string[] = [];
-    const logger: Logger = {
-      debug: () => undefined,
-      info: () => undefined,
-      warn: () => undefined,
-      error: (message) => void logged.push(message),
-      child: () => logger,
-    };
+    const logger = errorRecorder(logged);
     // A channel whose timer work exhausts it (as the 2^30 packet counter would).
     let fatal: CryptoError | undefined;
     const channel: SignalingChannel = {
@@ -158,10 +162,10 @@ describe('signaling channel runner (real timers)', () => {
       while (fatals === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       expect(fatals).toBe(1);
       expect(logged).toEqual(['signaling channel onFatal threw']);
-      expect(uncaught).toEqual([]);
+      expect(uncaught.seen).toEqual([]);
     } finally {
       runner.close();
-      process.off('uncaughtException', onUncaught);
+      uncaught.stop();
     }
   });
 });
