@@ -11,17 +11,11 @@
  */
 import { isIP } from 'node:net';
 import type { Endpoint } from './endpoint.js';
+import type { PhoneConnection } from '../signaling/phone-call-record.js';
 import { REFLECTOR_DEFAULT_PORT, REFLECTOR_PEER_TAG_LENGTH } from './reflector-codec.js';
 
-/** One reflector entry of `phoneCall.connections` (structurally `CallConnection` of kind 'reflector'). */
-export interface ReflectorConnectionInput {
-  readonly id: bigint;
-  readonly ip: string;
-  readonly ipv6: string;
-  readonly port: number;
-  readonly peerTag: Uint8Array;
-  readonly tcp: boolean;
-}
+/** One reflector entry of `phoneCall.connections`: signaling's decoded `PhoneConnection` of kind 'reflector' (type-only import). */
+export type ReflectorConnectionInput = Omit<Extract<PhoneConnection, { kind: 'reflector' }>, 'kind'>;
 
 export interface ReflectorServer {
   /** 1..255: rank of `connectionId` among all reflector entry ids (see file comment). */

@@ -10,18 +10,17 @@
  */
 import { isIP } from 'node:net';
 import type { Endpoint } from './endpoint.js';
+import type { PhoneConnection } from '../signaling/phone-call-record.js';
 import { reflectorServers, type ReflectorConnectionInput, type ReflectorServer, type ReflectorSkip } from './reflector-servers.js';
 
-/** A `phoneConnectionWebrtc` entry (plain objects work too). */
-export interface WebrtcServerInput {
-  readonly ip?: string;
-  readonly ipv6?: string;
-  readonly port: number;
-  readonly username?: string;
-  readonly password?: string;
-  readonly turn?: boolean;
-  readonly stun?: boolean;
-}
+type WebrtcPhoneConnection = Extract<PhoneConnection, { kind: 'webrtc' }>;
+
+/**
+ * A `phoneConnectionWebrtc` entry: signaling's decoded `PhoneConnection` (type-only import, no
+ * runtime dependency) with all but the port optional, so plain objects work too.
+ */
+export type WebrtcServerInput = Pick<WebrtcPhoneConnection, 'port'> &
+  Partial<Pick<WebrtcPhoneConnection, 'ip' | 'ipv6' | 'username' | 'password' | 'turn' | 'stun'>>;
 
 /** One entry of `phoneCall.connections`, as the signaling layer decodes it. */
 export type CallServerInput = ({ readonly kind: 'webrtc' } & WebrtcServerInput) | ({ readonly kind: 'reflector' } & ReflectorConnectionInput);

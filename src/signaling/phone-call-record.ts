@@ -20,8 +20,9 @@ export interface CallProtocolRecord {
 /**
  * A relay/TURN/STUN server from `phoneCall.connections`, as a plain object: TL
  * `phoneConnectionWebrtc` (`kind: 'webrtc'`) or the legacy reflector `phoneConnection`
- * (`kind: 'reflector'`). The fake's `FakeConnection` and the transport's `WebrtcConnection` are
- * derived from this one declaration.
+ * (`kind: 'reflector'`). The fake's `FakeConnection` and the network edge's `WebrtcServerInput`
+ * (the transport's `WebrtcConnection`) and `ReflectorConnectionInput` are derived from this one
+ * declaration.
  */
 export type PhoneConnection =
   | {

@@ -13,17 +13,10 @@
  */
 import { isIP } from 'node:net';
 import type { IceServer } from 'node-datachannel';
-import type { PhoneConnection } from '../signaling/phone-call-record.js';
+import type { WebrtcServerInput } from '../network/server-plan.js';
 
-/**
- * The fields of a `phoneConnectionWebrtc` entry this module uses: signaling's decoded
- * `PhoneConnection` (type-only import, no runtime dependency on the signaling layer) with all but
- * the port optional, so a GramJS `Api.PhoneConnectionWebrtc` or a plain object works too.
- */
-export type WebrtcConnection = Pick<WebrtcPhoneConnection, 'port'> &
-  Partial<Pick<WebrtcPhoneConnection, 'ip' | 'ipv6' | 'username' | 'password' | 'turn' | 'stun'>>;
-
-type WebrtcPhoneConnection = Extract<PhoneConnection, { kind: 'webrtc' }>;
+/** The fields of a `phoneConnectionWebrtc` entry this module uses (declared once, in the network edge's server plan). */
+export type WebrtcConnection = WebrtcServerInput;
 
 export interface IceServerOptions {
   /** p2p not allowed: STUN is useless then (no server-reflexive candidates), keep TURN only. */
