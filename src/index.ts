@@ -14,9 +14,10 @@
  * - `tgcall/fake`: an in-process fake of Telegram's phone service, and the audio test tools
  *   (`generateTone`, `ToneGenerator`, `detectTone` / `toneFraction`, `concatSamples`).
  *
- * The WebRTC transport (`src/transport`) is internal for now: it is being reshaped (a sans-I/O
- * ordering core with an injected peer connection), so only the types the API above carries are
- * exported here.
+ * The WebRTC transport (`src/transport`), the network edge (`src/network`) and the signaling
+ * carrier (`src/carrier`) are internal for now: they are being reshaped (a sans-I/O ordering core,
+ * an injected peer connection, our own sockets, SCTP for V3), so only the types the API above
+ * carries are exported here.
  */
 export { TelegramCalls, type TelegramCallsOptions, type TelegramCallsEvents, type CallTarget } from './call/telegram-calls.js';
 export {
@@ -39,7 +40,18 @@ export type { ApiNamespace, DiscardReason, GramJsClientLike, MtprotoClient, Reso
 export { SUPPORTED_LIBRARY_VERSIONS, KNOWN_LIBRARY_VERSIONS } from './crypto/index.js';
 // Types carried by CallStats and the remoteMediaState event.
 export type { SignalingChannelStats } from './crypto/index.js';
-export type { CandidateInfo, CandidatePair, MediaState, TransportStats, VideoRotation, VideoState } from './transport/index.js';
+export type { CarrierStats } from './carrier/index.js';
+export type {
+  CandidateInfo,
+  CandidatePair,
+  MediaState,
+  SequencerStats,
+  TransportStats,
+  VideoRotation,
+  VideoState,
+} from './transport/index.js';
+export type { CandidateType, EdgeStats, PathInfo } from './network/index.js';
+export type { RelayPathStats } from './network/relay-path.js';
 export {
   readWavFile,
   writeWavFile,

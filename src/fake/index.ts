@@ -42,6 +42,9 @@ export type {
 export { FakeClient } from './fake-client.js';
 export { FakeReflector } from './fake-reflector.js';
 export type { FakeReflectorCounters, FakeReflectorOptions } from './fake-reflector.js';
+// What FakeReflector takes and returns.
+export type { Endpoint } from '../network/endpoint.js';
+export type { ReflectorConnectionInput } from '../network/reflector-servers.js';
 export { ReflectorRouter } from './reflector-router.js';
 export type {
   ReflectorClientInfo,
