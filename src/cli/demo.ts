@@ -11,6 +11,9 @@ import { FakeTelegram } from '../fake/index.js';
 import type { Logger } from '../logger.js';
 import { toneFraction } from '../media/goertzel.js';
 import { readWavFile } from '../media/index.js';
+
+/** One 20 ms frame of the recordings (mono, 48 kHz). */
+const FRAME_SAMPLES = 960;
 import { formatMs, runCall, type CallReport } from './run-call.js';
 
 export interface DemoOptions {
@@ -92,14 +95,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   }
 }
 
-/** Share of 100 ms windows with the tone, between the first and the last voiced sample. */
+/**
+ * Share of 20 ms frames with the tone, between the first and the last voiced frame. Frames, not
+ * longer windows: a recording is written frame by frame, and a window across a concealed frame
+ * would join two pieces of the tone with a phase jump (its energy cancels) although each frame
+ * carries the tone — on a loaded machine that failed a call whose every frame had it.
+ */
 export function toneShareOf(pcm: Int16Array, frequency: number): number {
   const voiced = (s: number): boolean => Math.abs(s) > 2000;
   const first = pcm.findIndex(voiced);
   if (first < 0) return 0;
   let last = pcm.length - 1;
   while (last > first && !voiced(pcm[last]!)) last -= 1;
-  return toneFraction(pcm.subarray(first, last + 1), frequency, { windowMs: 100 });
+  const from = Math.floor(first / FRAME_SAMPLES) * FRAME_SAMPLES;
+  const to = Math.min(pcm.length, Math.ceil((last + 1) / FRAME_SAMPLES) * FRAME_SAMPLES);
+  return toneFraction(pcm.subarray(from, to), frequency, { windowMs: 20 });
 }
 
 function percent(x: number): string {
