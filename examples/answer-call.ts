@@ -13,6 +13,8 @@ import { writeWavFile, type Call } from '../src/index.js';
 import { openAccount } from './account.js';
 
 const account = await openAccount({ role: 'call', speech: 'bursts', frequency: 660, seconds: 4 });
+// Listen before anything else: a call that rings while nobody listens is not answered here.
+const incoming = new Promise<Call>((resolve) => account.calls.once('incoming', resolve));
 try {
   await mkdir('recordings', { recursive: true });
   let greeting = process.argv[2];
@@ -22,7 +24,7 @@ try {
   }
 
   console.log('waiting for a call…');
-  const call = await new Promise<Call>((resolve) => account.calls.once('incoming', resolve));
+  const call = await incoming;
   console.log(`call from ${call.peerUserId}`);
   call.on('emoji', ({ emoji }) => console.log('emoji:', emoji.join(' ')));
   await call.accept(); // resolves when connected
