@@ -8,6 +8,7 @@
  */
 import { isIP } from 'node:net';
 import { ProtocolError } from '../errors.js';
+import { parseIceCandidate } from '../network/ice-candidate.js';
 import type { DtlsFingerprint, InitialSetupMessage } from './messages.js';
 
 export type DtlsSetup = 'actpass' | 'active' | 'passive';
@@ -41,16 +42,6 @@ export interface RemoteDescriptionInput {
   readonly payloadType: number;
   /** The peer's audio SSRC when known (optional: one audio track receives everything). */
   readonly remoteSsrc?: number;
-}
-
-export interface ParsedCandidate {
-  readonly foundation: string;
-  readonly component: number;
-  readonly transport: string;
-  readonly priority: number;
-  readonly address: string;
-  readonly port: number;
-  readonly type: string;
 }
 
 const FINGERPRINT_HASHES = new Set(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']);
@@ -225,29 +216,6 @@ export function buildRemoteDescription(input: RemoteDescriptionInput): string {
   return lines.join('\r\n') + '\r\n';
 }
 
-/**
- * Parses the fixed part of an ICE candidate attribute value (`candidate:<foundation> <component>
- * <transport> <priority> <address> <port> typ <type> …`, RFC 8839 §5.1), with or without `a=`.
- * Returns undefined when malformed.
- */
-export function parseCandidate(sdpString: string): ParsedCandidate | undefined {
-  const text = sdpString.startsWith('a=') ? sdpString.slice(2) : sdpString;
-  // Control characters would end the SDP line inside libdatachannel.
-  if (text.length > 1024 || /[\x00-\x1f\x7f]/.test(text)) return undefined;
-  if (!text.startsWith('candidate:')) return undefined;
-  const parts = text.slice('candidate:'.length).split(' ');
-  if (parts.length < 8 || parts[6] !== 'typ') return undefined;
-  const [foundation, componentText, transport, priorityText, address, portText, , type] = parts as [
-    string, string, string, string, string, string, string, string,
-  ];
-  const component = Number(componentText);
-  const priority = Number(priorityText);
-  const port = Number(portText);
-  if (!/^[0-9]{1,3}$/.test(componentText) || !/^[0-9]{1,10}$/.test(priorityText) || !/^[0-9]{1,5}$/.test(portText)) return undefined;
-  if (port > 65535 || priority > 0xffffffff || foundation === '' || address === '' || type === '') return undefined;
-  return { foundation, component, transport: transport.toLowerCase(), priority, address, port, type: type.toLowerCase() };
-}
-
 export type CandidateVerdict = 'ok' | 'malformed' | 'unsupported';
 
 /**
@@ -256,7 +224,7 @@ export type CandidateVerdict = 'ok' | 'malformed' | 'unsupported';
  * not TURN and not resolvable, and resolving any hostname would block the JS thread.
  */
 export function classifyRemoteCandidate(sdpString: string): CandidateVerdict {
-  const c = parseCandidate(sdpString);
+  const c = parseIceCandidate(sdpString);
   if (!c) return 'malformed';
   if (c.component !== 1 || c.transport !== 'udp' || isIP(c.address) === 0 || c.port === 0) return 'unsupported';
   return 'ok';

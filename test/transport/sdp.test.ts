@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/errors.js';
+import { parseIceCandidate } from '../../src/network/ice-candidate.js';
 import type { InitialSetupMessage } from '../../src/transport/messages.js';
 import {
   buildRemoteDescription,
   classifyRemoteCandidate,
   initialSetupFromLocal,
-  parseCandidate,
   parseLocalDescription,
   remoteSetupFor,
   validateRemoteSetup,
@@ -182,7 +182,7 @@ describe('remote description', () => {
 
 describe('candidates', () => {
   it('parses ntgcalls and libdatachannel candidates', () => {
-    expect(parseCandidate('candidate:3335140572 1 udp 2122260224 10.77.0.1 47491 typ host generation 0 ufrag UYAN network-id 3 network-cost 50')).toEqual({
+    expect(parseIceCandidate('candidate:3335140572 1 udp 2122260224 10.77.0.1 47491 typ host generation 0 ufrag UYAN network-id 3 network-cost 50')).toEqual({
       foundation: '3335140572',
       component: 1,
       transport: 'udp',
@@ -191,7 +191,7 @@ describe('candidates', () => {
       port: 47491,
       type: 'host',
     });
-    expect(parseCandidate('a=candidate:1 1 UDP 2114977791 127.0.0.1 39725 typ host')).toMatchObject({ transport: 'udp', port: 39725 });
+    expect(parseIceCandidate('a=candidate:1 1 UDP 2114977791 127.0.0.1 39725 typ host')).toMatchObject({ transport: 'udp', port: 39725 });
   });
 
   it('accepts only what libdatachannel can use without blocking', () => {
