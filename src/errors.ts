@@ -176,7 +176,12 @@ export type MediaErrorCode =
   | 'WAV_UNSUPPORTED';
 
 /** Codes of `CallTimeoutError`. */
-export type CallTimeoutErrorCode = 'CONNECT_TIMEOUT' | 'RECEIVE_TIMEOUT' | 'RING_TIMEOUT';
+export type CallTimeoutErrorCode =
+  | 'CONNECT_TIMEOUT'
+  | 'RECEIVE_TIMEOUT'
+  | 'RING_TIMEOUT'
+  /** start() (or call(), which starts) could not learn our user id from the client in time. */
+  | 'START_TIMEOUT';
 
 /** Every code a `TgCallError` can carry (`USAGE`: the `tgcall` command's usage errors). */
 export type TgCallErrorCode =

@@ -105,8 +105,12 @@ export interface FakeTelegramHooks {
   update?: (ctx: { readonly to: bigint; readonly update: Api.TypeUpdate }) => Api.TypeUpdate | readonly Api.TypeUpdate[] | null | undefined;
   /** Every successful result before the client sees it; return the (possibly modified) result. */
   result?: (ctx: { readonly from: bigint; readonly request: TlObjectLike; readonly result: unknown }) => unknown;
-  /** Every request before it is processed; throw to make it fail (e.g. `fakeFloodWait(2)`). */
-  request?: (ctx: { readonly from: bigint; readonly request: TlObjectLike }) => void;
+  /**
+   * Every request before it is processed; throw to make it fail (e.g. `fakeFloodWait(2)`), or
+   * return 'drop' to leave it unanswered (a request lost with its connection: it is not processed
+   * and its promise settles only when the fake closes).
+   */
+  request?: (ctx: { readonly from: bigint; readonly request: TlObjectLike }) => void | 'drop';
   /** Every relayed signaling packet: return a replacement, several (duplicates/replays), or null to drop. */
   signaling?: (packet: FakeSignalingPacket) => Uint8Array | readonly Uint8Array[] | null | undefined;
 }
@@ -250,7 +254,7 @@ export class FakeTelegram implements FakeServerPort {
     if (this.requestLog.length < MAX_LOG) this.requestLog.push({ from, method: req.className, at: Date.now() });
     await Promise.resolve();
     if (this.closed) throw new Error('Cannot send requests while disconnected (fake Telegram closed)');
-    this.hooks.request?.({ from, request: req });
+    if (this.hooks.request?.({ from, request: req }) === 'drop') return this.never();
     const failure = this.failures.find((f) => f.remaining > 0 && f.method === req.className && (f.userId === undefined || f.userId === from));
     if (failure) {
       failure.remaining--;
@@ -334,6 +338,13 @@ export class FakeTelegram implements FakeServerPort {
       this.queues.delete(client);
       for (const item of items) client._deliver(item);
     }, this.options.updateDelayMs ?? 0);
+  }
+
+  /** A request that is never answered: rejected only by `close()`, like a request of a dead connection. */
+  private never(): Promise<never> {
+    return new Promise((_, reject) => {
+      this.aborts.add(() => reject(new Error('Cannot send requests while disconnected (fake Telegram closed)')));
+    });
   }
 
   private resultDelay(): Promise<void> {

@@ -147,11 +147,17 @@ export class CallMachine {
 
   // ---- inputs: user actions -------------------------------------------------------------------
 
-  /** Caller: fetch the DH config; phone.requestCall (and its receive deadline) follows. */
-  startOutgoing(): void {
+  /**
+   * Caller: fetch the DH config; phone.requestCall follows. The receive deadline is armed before
+   * the first request (issue 15 defect 2): a messages.getDhConfig that never gets an answer ends
+   * the call with `RECEIVE_TIMEOUT` instead of leaving it in `requesting` forever. Sending
+   * phone.requestCall re-arms it (TDLib arms it there too).
+   */
+  startOutgoing(now: number): void {
     if (this.direction !== 'outgoing' || this.stateValue !== 'requesting' || this.pending.size > 0 || this.seen.size > 0) {
       throw new CallSignalingError('BAD_STATE', 'startOutgoing() is only valid once on a new outgoing call');
     }
+    this.setDeadline('receive', this.opts.timeouts.receiveMs, now);
     this.invokeGetDhConfig();
   }
 

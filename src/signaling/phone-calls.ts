@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { Api } from 'telegram';
-import { CallSignalingError, toError } from '../errors.js';
+import { CallSignalingError, CallTimeoutError, toError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { safeEmit } from '../safe-emit.js';
 import type { RandomBytes } from '../crypto/dh.js';
@@ -15,7 +15,7 @@ import { SUPPORTED_LIBRARY_VERSIONS, validateLibraryVersions } from '../crypto/s
 import { CallMachine } from './call-machine.js';
 import type { CallDirection } from './call-types.js';
 import { CallSignaling, IncomingCallSignaling, OutgoingCallSignaling } from './call-signaling.js';
-import { resolveCallTimeouts, type CallTimeouts } from './call-timeouts.js';
+import { DEFAULT_CALL_TIMEOUTS, resolveCallTimeouts, type CallTimeouts } from './call-timeouts.js';
 import { DhConfigCache } from './dh-config-cache.js';
 import { unwrapUpdates, type ApiNamespace, type MtprotoClient } from './mtproto.js';
 import { decodePhoneUpdate, type CallProtocolRecord, type PhoneCallRecord, type PhoneUpdate } from './phone-call-record.js';
@@ -124,13 +124,34 @@ export class PhoneCalls extends EventEmitter<PhoneCallsEvents> {
     return { ...this.counters };
   }
 
-  /** Learns our user id and subscribes to updates. Idempotent. */
+  /**
+   * Learns our user id and subscribes to updates. Idempotent. Rejects with `START_TIMEOUT` when
+   * the client does not tell our user id within `receiveMs` (default 20 s, also when 0): a client
+   * that never connects must not hang `start()` / `call()` forever (issue 15 defect 2). A failed
+   * start can be retried.
+   */
   start(): Promise<void> {
-    this.starting ??= (async () => {
-      this.selfId = await this.mtproto.getSelfUserId();
-      this.unsubscribe = this.mtproto.onUpdate((update) => this.onUpdate(update));
-    })();
+    this.starting ??= this.learnSelf().catch((err: unknown) => {
+      this.starting = undefined;
+      throw err;
+    });
     return this.starting;
+  }
+
+  private async learnSelf(): Promise<void> {
+    const ms = this.timeouts.receiveMs > 0 ? this.timeouts.receiveMs : DEFAULT_CALL_TIMEOUTS.receiveMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CallTimeoutError('START_TIMEOUT', `the Telegram client did not tell our user id within ${ms} ms`)), ms);
+    });
+    try {
+      const self = await Promise.race([Promise.resolve().then(() => this.mtproto.getSelfUserId()), timeout]);
+      if (typeof self !== 'bigint') throw new CallSignalingError('INTERNAL_ERROR', `getSelfUserId() gave ${typeof self}, not a bigint`);
+      this.selfId = self;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.unsubscribe = this.mtproto.onUpdate((update) => this.onUpdate(update));
   }
 
   /** Hangs up every active call, waits (bounded by the hang-up timeout) for them to end, unsubscribes. */
@@ -151,7 +172,7 @@ export class PhoneCalls extends EventEmitter<PhoneCallsEvents> {
     const machine = this.newMachine('outgoing', userId, options.accessHash);
     const call = new OutgoingCallSignaling(this.callDeps(machine));
     this.active.add(call);
-    call._run((m) => m.startOutgoing());
+    call._run((m, now) => m.startOutgoing(now));
     return call;
   }
 

@@ -75,7 +75,7 @@ function exchange(): {
   gB: Uint8Array;
 } {
   const caller = machine('outgoing', 1);
-  caller.startOutgoing();
+  caller.startOutgoing(0);
   const dhA = only(caller.takeOutputs(), 'getDhConfig');
   caller.handleResult(dhA.id, dhConfig(100), 0);
   const requestCall = only(caller.takeOutputs(), 'requestCall');
@@ -113,7 +113,7 @@ function finalCall(gAOrB: Uint8Array, fingerprint: bigint): Api.PhoneCall {
 describe('CallMachine', () => {
   it('caller: getDhConfig, requestCall with a 32-byte g_a_hash and the advertised protocol', () => {
     const m = machine('outgoing', 5);
-    m.startOutgoing();
+    m.startOutgoing(0);
     const dh = only(m.takeOutputs(), 'getDhConfig');
     expect(dh.request).toEqual({ method: 'getDhConfig', version: 0, randomLength: 256 });
     m.handleResult(dh.id, dhConfig(1), 0);
@@ -143,7 +143,7 @@ describe('CallMachine', () => {
 
   it('deadlines fire exactly at their time and not before', () => {
     const m = machine('outgoing', 9);
-    m.startOutgoing();
+    m.startOutgoing(0);
     m.handleResult(only(m.takeOutputs(), 'getDhConfig').id, dhConfig(3), 1_000);
     const req = only(m.takeOutputs(), 'requestCall');
     m.handleResult(req.id, result(waiting(1_700_000_001)), 1_500);
@@ -186,9 +186,23 @@ describe('CallMachine', () => {
     }
   });
 
+  it('caller: the receive deadline is armed before getDhConfig; a late DH config is ignored', () => {
+    const m = machine('outgoing', 4);
+    m.startOutgoing(1_000);
+    const dh = only(m.takeOutputs(), 'getDhConfig');
+    expect(m.nextDeadline()).toBe(1_000 + DEFAULT_CALL_TIMEOUTS.receiveMs);
+    m.handleTimeout(1_000 + DEFAULT_CALL_TIMEOUTS.receiveMs);
+    expect(m.state).toBe('ended');
+    const outputs = m.takeOutputs();
+    expect(invokes(outputs)).toEqual([]); // no call id yet: nothing to discard
+    expect(outputs.find((o) => o.type === 'ended')).toMatchObject({ info: { by: 'local', error: { code: 'RECEIVE_TIMEOUT' } } });
+    m.handleResult(dh.id, dhConfig(1), 30_000);
+    expect(m.takeOutputs()).toEqual([]);
+  });
+
   it('a result for an unknown request id is ignored; after the end everything is', () => {
     const m = machine('outgoing', 3);
-    m.startOutgoing();
+    m.startOutgoing(0);
     m.takeOutputs();
     m.handleResult(999, dhConfig(1), 0);
     expect(m.takeOutputs()).toEqual([]);
