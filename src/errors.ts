@@ -110,6 +110,8 @@ export type CallSignalingErrorCode =
   | 'SIGNALING_SEND_FAILED'
   /** The command line could not connect to Telegram. */
   | 'TELEGRAM_UNREACHABLE'
+  /** An option of `TelegramCalls` / `PhoneCalls` is out of range or malformed (timeouts, maxConcurrentCalls; API misuse). */
+  | 'INVALID_OPTION'
   /** The `libraryVersions` option is empty, too long or lists a version twice (API misuse). */
   | 'INVALID_LIBRARY_VERSIONS'
   /** The server chose a library version we do not support (or `libraryVersions` lists an unknown one). */
@@ -124,6 +126,10 @@ export type TransportErrorCode =
   | 'BIND_FAILED'
   /** ICE or DTLS failed. */
   | 'CONNECTION_FAILED'
+  /** `bindAddress` is not an IP address of this host (API misuse, refused at construction). */
+  | 'INVALID_BIND_ADDRESS'
+  /** `portRange` is malformed, or too small for one call (API misuse, refused at construction). */
+  | 'INVALID_PORT_RANGE'
   /** No connection to the peer (connect timeout, or connectivity lost and no discard came). */
   | 'CONNECTION_LOST'
   | 'PEER_CONNECTION_FAILED'

@@ -13,6 +13,7 @@
  * ```
  */
 import { EventEmitter } from 'node:events';
+import { networkInterfaces } from 'node:os';
 import type { IceServer } from 'node-datachannel';
 import { CallSignalingError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -28,6 +29,15 @@ import {
   type MtprotoClient,
 } from '../signaling/index.js';
 import { Call, type CallRuntimeOptions } from './call.js';
+import {
+  checkBindAddress,
+  checkCallTarget,
+  checkMaxConcurrentCalls,
+  checkPortRange,
+  checkTimeouts,
+  directPortsPerCall,
+  rangeCapacity,
+} from './options-check.js';
 import { warmUpCallRuntime } from './warm-up.js';
 
 export interface TelegramCallsOptions {
@@ -81,6 +91,11 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
   private readonly log: Logger;
   private readonly runtime: CallRuntimeOptions;
   private readonly live = new Set<Call>();
+  /**
+   * Calls that may run at once: `maxConcurrentCalls` (default 1), lowered to what `portRange`
+   * holds (its size divided by the ports each call binds there; see README "Limits").
+   */
+  readonly maxConcurrentCalls: number;
 
   constructor(client: MtprotoClient | GramJsClientLike, options: TelegramCallsOptions = {}) {
     super();
@@ -88,17 +103,32 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
     this.mtproto = isMtprotoClient(client)
       ? client
       : gramJsMtproto(client, { logger: this.log.child('gramjs'), ...(options.api ? { api: options.api } : {}) });
-    const connectMs = options.timeouts?.connectMs ?? DEFAULT_CONNECT_MS;
+    // Refused here with a typed error rather than failing each call later (issue 15 defects 1, 7).
+    const timeouts = checkTimeouts(options.timeouts);
+    const interfaces = networkInterfaces();
+    const bindAddress = checkBindAddress(options.bindAddress, interfaces);
+    const portRange = checkPortRange(options.portRange);
+    let maxConcurrentCalls = checkMaxConcurrentCalls(options.maxConcurrentCalls) ?? 1;
+    if (portRange) {
+      // Each call binds its direct socket(s) in the range: more calls than that cannot all connect.
+      const capacity = rangeCapacity(portRange, directPortsPerCall(bindAddress, interfaces));
+      if (capacity < maxConcurrentCalls) {
+        this.log.warn('maxConcurrentCalls lowered to what portRange holds', { maxConcurrentCalls, capacity, portRange });
+        maxConcurrentCalls = capacity;
+      }
+    }
+    this.maxConcurrentCalls = maxConcurrentCalls;
+    const connectMs = timeouts.connectMs ?? DEFAULT_CONNECT_MS;
     this.phone = new PhoneCalls({
       mtproto: this.mtproto,
       logger: this.log.child('signaling'),
       timeouts: {
-        ...(options.timeouts?.ringMs !== undefined ? { ringMs: options.timeouts.ringMs } : {}),
-        ...(options.timeouts?.receiveMs !== undefined ? { receiveMs: options.timeouts.receiveMs } : {}),
+        ...(timeouts.ringMs !== undefined ? { ringMs: timeouts.ringMs } : {}),
+        ...(timeouts.receiveMs !== undefined ? { receiveMs: timeouts.receiveMs } : {}),
         // the transport's own timeout ends the call first; this is the backstop
         connectMs: connectMs + 5_000,
       },
-      ...(options.maxConcurrentCalls !== undefined ? { maxConcurrentCalls: options.maxConcurrentCalls } : {}),
+      maxConcurrentCalls,
       ...(options.libraryVersions !== undefined ? { libraryVersions: options.libraryVersions } : {}),
     });
     this.runtime = {
@@ -106,8 +136,8 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
       audio: options.audio ?? {},
       connectTimeoutMs: connectMs,
       ...(options.iceServers ? { iceServers: options.iceServers } : {}),
-      ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
-      ...(options.portRange ? { portRange: options.portRange } : {}),
+      ...(bindAddress !== undefined ? { bindAddress } : {}),
+      ...(portRange ? { portRange } : {}),
     };
     this.phone.on('incoming', (signaling) => this.onIncoming(signaling));
   }
@@ -137,8 +167,9 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
    * placed (already in a call, user not found).
    */
   async call(user: CallTarget): Promise<Call> {
+    const target = checkCallTarget(user);
     await this.start();
-    const { userId, accessHash } = await this.resolve(user);
+    const { userId, accessHash } = target.kind === 'id' ? target : await this.resolveName(target.name);
     const signaling = await this.phone.call(userId, accessHash !== undefined ? { accessHash } : {});
     return this.track(new Call(signaling, this.runtime));
   }
@@ -150,18 +181,9 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
     await this.phone.stop();
   }
 
-  private async resolve(user: CallTarget): Promise<{ userId: bigint; accessHash: bigint | undefined }> {
-    if (typeof user === 'bigint') return { userId: user, accessHash: undefined };
-    if (typeof user === 'number') {
-      if (!Number.isSafeInteger(user) || user <= 0) throw new CallSignalingError('USER_ID_INVALID', `invalid user id ${user}`);
-      return { userId: BigInt(user), accessHash: undefined };
-    }
-    if (typeof user === 'string') {
-      if (/^\d+$/.test(user)) return { userId: BigInt(user), accessHash: undefined };
-      if (!this.mtproto.resolveUser) throw new CallSignalingError('USER_NOT_RESOLVABLE', 'this client cannot resolve usernames');
-      return this.mtproto.resolveUser(user);
-    }
-    return { userId: user.userId, accessHash: user.accessHash };
+  private async resolveName(name: string): Promise<{ userId: bigint; accessHash: bigint | undefined }> {
+    if (!this.mtproto.resolveUser) throw new CallSignalingError('USER_NOT_RESOLVABLE', 'this client cannot resolve usernames');
+    return this.mtproto.resolveUser(name);
   }
 
   private onIncoming(signaling: IncomingCallSignaling): void {

@@ -21,6 +21,8 @@
  * and ring (90 000); TDLib has no default for connect, 30 000 is the value other MTProto libraries'
  * config mocks carry (not verified against a live server).
  */
+import { CallSignalingError } from '../errors.js';
+
 export interface CallTimeouts {
   readonly receiveMs: number;
   readonly ringMs: number;
@@ -42,7 +44,7 @@ export function resolveCallTimeouts(overrides: Partial<CallTimeouts> | undefined
     const v = overrides?.[key];
     if (v === undefined) return DEFAULT_CALL_TIMEOUTS[key];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_TIMEOUT_MS) {
-      throw new RangeError(`timeouts.${key} must be a number of milliseconds in 0..${MAX_TIMEOUT_MS}`);
+      throw new CallSignalingError('INVALID_OPTION', `timeouts.${key} must be a number of milliseconds in 0..${MAX_TIMEOUT_MS}`);
     }
     return v;
   };

@@ -106,7 +106,9 @@ export class PhoneCalls extends EventEmitter<PhoneCallsEvents> {
     // Typed error (INVALID_LIBRARY_VERSIONS / UNSUPPORTED_VERSION) for an empty or unknown list.
     const versions = validateLibraryVersions(options.libraryVersions ?? SUPPORTED_LIBRARY_VERSIONS);
     this.protocol = { udpP2p: true, udpReflector: true, minLayer: CALL_MIN_LAYER, maxLayer: CALL_MAX_LAYER, libraryVersions: [...versions] };
-    this.maxConcurrent = options.maxConcurrentCalls ?? 1;
+    const max = options.maxConcurrentCalls ?? 1;
+    if (!Number.isInteger(max) || max < 1) throw new CallSignalingError('INVALID_OPTION', `maxConcurrentCalls must be an integer >= 1, got ${String(max)}`);
+    this.maxConcurrent = max;
     this.randomBytes = options.randomBytes ?? nodeRandomBytes;
     this.now = options.now ?? Date.now;
   }
