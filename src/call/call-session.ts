@@ -84,6 +84,8 @@ export class CallSession extends EventEmitter<CallSessionEvents> {
   private phaseValue: CallSessionPhase = 'connecting';
   /** Armed while `lost`. */
   private lossTimer: NodeJS.Timeout | undefined;
+  /** The typed error the transport reported before it closed with reason `error`. */
+  private transportError: TgCallError | undefined;
 
   constructor(options: CallSessionOptions) {
     super();
@@ -140,7 +142,12 @@ export class CallSession extends EventEmitter<CallSessionEvents> {
     this.transport.on('rtp', (packet) => media.handleRtp(packet));
     this.transport.on('rtcp', (packet) => media.handleRtcp(packet));
     this.transport.on('remote-media-state', (state) => safeEmit(this, this.log, 'remoteMediaState', state));
-    this.transport.on('error', (err) => this.log.warn('transport error', { error: err.message }));
+    this.transport.on('error', (err) => {
+      this.log.warn('transport error', { error: err.message });
+      // The transport reports why it is about to close with 'error' (e.g. PORT_RANGE_EXHAUSTED from
+      // binding its sockets): the call ends with that code, not a generic TRANSPORT_ERROR.
+      if (err instanceof TgCallError) this.transportError ??= err;
+    });
     // The transport keeps the state and delivers it once connected.
     if (options.muted) this.transport.setMediaState({ muted: true });
 
@@ -154,7 +161,7 @@ export class CallSession extends EventEmitter<CallSessionEvents> {
     });
     this.transport.on('closed', (reason) => {
       if (this.phaseValue === 'connecting') {
-        this.fail(transportFailure(reason, this.transport.diagnosis()));
+        this.fail(reason === 'error' && this.transportError ? this.transportError : transportFailure(reason, this.transport.diagnosis()));
       } else if (this.phaseValue === 'connected') {
         // A peer that hangs up closes its connection before its discardCall reaches us: wait a
         // moment for phoneCallDiscarded, so the call ends with the peer's reason, not ours.
