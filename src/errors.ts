@@ -179,6 +179,12 @@ export type MediaErrorCode =
   | 'WAV_NOT_WAV'
   | 'WAV_NO_DATA'
   | 'WAV_NO_FMT'
+  /** The path is not a regular file (a directory, a device such as /dev/zero, a FIFO), or cannot be opened. */
+  | 'WAV_NOT_FILE'
+  /** The file holds more audio than the limit (`playFile`'s `maxDurationMs`, default 4 h). */
+  | 'WAV_TOO_LONG'
+  /** The file is larger than `readWavFile` reads whole (256 MiB). */
+  | 'WAV_TOO_LARGE'
   | 'WAV_UNSUPPORTED';
 
 /** Codes of `CallTimeoutError`. */

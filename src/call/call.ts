@@ -12,7 +12,7 @@ import type { Readable, Writable } from 'node:stream';
 import { CallSignalingError, TgCallError, toError } from '../errors.js';
 import { safeEmit } from '../safe-emit.js';
 import type { Logger } from '../logger.js';
-import { MediaSession, readWavFile, WavFileWriter, type AudioFrame, type MediaSessionOptions, type MediaStats, type PlayOptions } from '../media/index.js';
+import { MediaSession, openWavStream, WavFileWriter, type AudioFrame, type MediaSessionOptions, type MediaStats, type PlayOptions } from '../media/index.js';
 import type { CallDirection, CallEndInfo, CallReadyInfo, CallSignaling, IncomingCallSignaling } from '../signaling/index.js';
 import { endedError } from '../signaling/call-signaling.js';
 import { OPUS_PAYLOAD_TYPE, type MediaState } from '../transport/index.js';
@@ -240,16 +240,22 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   /**
-   * Plays a WAV file (any common rate, mono or stereo; converted to 48 kHz). Resolves when it has
-   * been queued for sending.
+   * Plays a WAV file (any common rate, mono or stereo; converted to 48 kHz). The file is read
+   * piece by piece while it plays (memory does not grow with its length). Resolves when the last
+   * of it has been queued for sending, or when the call ends (the file is closed then). Rejects
+   * with a `MediaError`: `WAV_NOT_FILE` (not a regular file: a directory, /dev/zero, a FIFO),
+   * `WAV_TOO_LONG` (more than `maxDurationMs`, default 4 h), or the `WAV_*` code of a bad file.
    */
-  async playFile(path: string): Promise<void> {
-    const pcm = await readWavFile(path, this.runtime.audio.channels ?? 1);
-    const step = 960 * (this.runtime.audio.channels ?? 1);
-    const chunks = function* (): Generator<Int16Array> {
-      for (let i = 0; i < pcm.length; i += step) yield pcm.subarray(i, i + step);
-    };
-    await this.media.play(chunks());
+  async playFile(path: string, options: { readonly maxDurationMs?: number } = {}): Promise<void> {
+    const stream = await openWavStream(path, {
+      channels: this.runtime.audio.channels ?? 1,
+      ...(options.maxDurationMs !== undefined ? { maxDurationMs: options.maxDurationMs } : {}),
+    });
+    try {
+      await this.media.play(stream);
+    } finally {
+      await stream.close();
+    }
   }
 
   /** Records what the other side says into a 16-bit 48 kHz WAV file until stopped or the call ends. */

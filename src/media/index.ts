@@ -37,7 +37,8 @@ export {
 } from './opus-codec.js';
 export { VoiceActivityDetector, type VadOptions } from './vad.js';
 export { Pacer } from './pacer.js';
-export { parseWav, encodeWav, toPcm48k, readWavFile, writeWavFile, type WavAudio } from './wav.js';
+export { parseWav, encodeWav, toPcm48k, readWavFile, writeWavFile, MAX_WAV_READ_BYTES, type WavAudio, type WavFormat } from './wav.js';
+export { openWavStream, MAX_WAV_DURATION_MS, type WavStream, type WavStreamOptions } from './wav-stream.js';
 export { resample } from './resampler.js';
 export { bytesToSamples, samplesToBuffer, downmixToMono, upmixToStereo, rmsDbfs } from './pcm.js';
 export { WavFileWriter } from './wav-file-writer.js';

@@ -2,12 +2,15 @@
  * `call.record(path)` and `call.playFile(path)` end to end: WAV in on one phone, WAV out on the
  * other, and a recording stopped in the middle of a call.
  */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateTone } from '../../src/fake/index.js';
 import { readWavFile, writeWavFile } from '../../src/index.js';
+import { encodeWav } from '../../src/media/index.js';
 import { BOB, connectCall, ended, phones, toneShare, within, type Phones } from './helpers.js';
 
 let p: Phones | undefined;
@@ -69,5 +72,43 @@ describe('WAV files in and out of a call', () => {
     const [out, inc] = await within(Promise.all([outgoing.hangup(), incoming.whenEnded()]), 5_000, 'end of the call after a stopped recording');
     expect(out).toMatchObject({ reason: 'hangup', by: 'local' });
     expect(inc).toMatchObject({ reason: 'hangup', by: 'remote' });
+  });
+
+  it('playFile refuses what is not a regular file (typed), and a file playing when the call ends settles and is closed', async () => {
+    p = await phones();
+    const { outgoing, incoming } = await connectCall(p.alice, p.bob, BOB);
+    /** Descriptors of this process open on `path` (other descriptors come and go with the call's sockets). */
+    const fdsOn = (path: string): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === path;
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // Issue 15 defect 6: /dev/zero used to be read whole (2.5 GB) and the promise never settled.
+    for (const path of ['/dev/zero', dir, fifo]) {
+      await expect(outgoing.playFile(path), path).rejects.toMatchObject({ name: 'MediaError', code: 'WAV_NOT_FILE' });
+      expect(fdsOn(path)).toBe(0);
+    }
+    // 2 GiB of silence (a sparse file, 6 hours): over the default limit, and streamed when allowed.
+    const long = join(dir, 'long.wav');
+    const header = encodeWav(new Int16Array(0), 48_000, 1);
+    header.writeUInt32LE(36 + 2 ** 31, 4);
+    header.writeUInt32LE(2 ** 31, 40);
+    writeFileSync(long, header);
+    truncateSync(long, header.length + 2 ** 31);
+    await expect(outgoing.playFile(long)).rejects.toMatchObject({ code: 'WAV_TOO_LONG' });
+    const playing = outgoing.playFile(long, { maxDurationMs: Number.POSITIVE_INFINITY });
+    let settled = false;
+    void playing.finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false);
+    expect(fdsOn(long)).toBe(1);
+    await Promise.all([incoming.hangup(), ended(outgoing)]);
+    await within(playing, 5_000, 'playFile settles when the call ends');
+    expect(fdsOn(long)).toBe(0);
   });
 });
