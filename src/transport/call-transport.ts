@@ -17,6 +17,7 @@ import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { networkInterfaces } from 'node:os';
 import { TransportError, toError } from '../errors.js';
+import { safeEmit } from '../safe-emit.js';
 import { silentLogger, type Logger } from '../logger.js';
 import {
   classifyAddress,
@@ -560,26 +561,23 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
     void this.close('error');
   }
 
-  /** Emits `error` only when someone listens (an unheard 'error' would throw), logs it always. */
+  /** Logs a failure and emits `error` to whoever listens (an unheard 'error' is dropped, never thrown). */
   private reportError(err: unknown): void {
     const error = toError(err);
-    this.log.error('transport error', { error: error.message });
-    if (this.listenerCount('error') > 0) {
-      try {
-        this.emit('error', error);
-      } catch (err2) {
-        this.log.error('an error listener threw', { error: toError(err2).message });
-      }
+    try {
+      this.log.error('transport error', { error: error.message });
+    } catch {
+      // a throwing logger is ignored (safe-emit.ts)
     }
+    safeEmit(this, this.log, 'error', error);
   }
 
-  /** Emits an event; a throwing listener is reported, never propagated into native callbacks or the receive path. */
-  private safeEmit<K extends keyof CallTransportEvents>(event: K, ...args: CallTransportEvents[K]): void {
-    try {
-      (this.emit as (event: K, ...args: CallTransportEvents[K]) => boolean)(event, ...args);
-    } catch (err) {
-      if (event === 'error') return;
-      this.reportError(err);
-    }
+  /**
+   * Emits through the library's one guarded emit (src/safe-emit.ts): each listener in its own try,
+   * so a throwing listener neither skips the later ones nor reaches the node-datachannel callback,
+   * timer or receive path that emitted; what it threw goes to the 'error' listeners.
+   */
+  private safeEmit<K extends keyof CallTransportEvents & string>(event: K, ...args: CallTransportEvents[K]): void {
+    safeEmit(this, this.log, event, ...args);
   }
 }

@@ -323,4 +323,24 @@ describe('CallTransport failures and close', () => {
     expect(c.t.state).toBe('connected');
     expect(c.t.stats).toMatchObject({ rtpIn: 1, malformedMessages: 4, unknownMessageTypes: 1 });
   });
+
+  it('one throwing listener does not keep the later ones from running (rtp, state, connected, closed, error)', async () => {
+    const c = negotiatedCaller();
+    const heard: string[] = [];
+    for (const event of ['rtp', 'state', 'connected', 'closed'] as const) {
+      c.t.on(event, () => {
+        throw new Error(`${event} bug`);
+      });
+      c.t.on(event, () => void heard.push(event));
+    }
+    // A throwing 'error' listener before the recording one: the later one still hears every error.
+    c.t.prependListener('error', () => {
+      throw new Error('error listener bug');
+    });
+    expect(() => c.pc().sink.media(Buffer.from([0x80, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0x04, 0x57]))).not.toThrow();
+    expect(() => c.pc().sink.stateChange('connected')).not.toThrow();
+    await c.t.close('local');
+    expect(heard).toEqual(['rtp', 'state', 'connected', 'state', 'closed']);
+    expect(c.errors.map((e) => e.message)).toEqual(['rtp bug', 'state bug', 'connected bug', 'state bug', 'closed bug']);
+  });
 });
