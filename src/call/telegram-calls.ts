@@ -48,15 +48,21 @@ export interface TelegramCallsOptions {
   /**
    * Local address for the media sockets (e.g. '127.0.0.1' for calls on one machine). It pins
    * them to that address: a call does not survive a network change that removes it. Leave it
-   * unset for real calls (the wildcard address keeps working from a new address).
+   * unset for real calls (the wildcard address keeps working from a new address). Must be an IP
+   * address of this host (or a wildcard): anything else throws `INVALID_BIND_ADDRESS`.
    */
   readonly bindAddress?: string;
-  /** Local UDP port range for the media sockets. */
+  /**
+   * Local UDP port range for the media sockets. Each call takes one port per address family it
+   * listens on plus one per UDP relay; `maxConcurrentCalls` is lowered to what the range holds
+   * (README "Limits"). A malformed range throws `INVALID_PORT_RANGE`.
+   */
   readonly portRange?: { readonly begin: number; readonly end: number };
   /**
    * Timeouts in ms: `ringMs` (unanswered call, default 90 s), `receiveMs` (no answer from the
    * other phone or server, default 20 s), `connectMs` (key exchange done to media connected,
-   * default 20 s).
+   * default 20 s). Each a whole number of ms in 1..24 h (`INVALID_OPTION` otherwise); `receiveMs`
+   * also bounds the wait for our user id at `start()` (`START_TIMEOUT`) and for the DH config.
    */
   readonly timeouts?: { readonly ringMs?: number; readonly receiveMs?: number; readonly connectMs?: number };
   /** Audio settings: `channels` (1 default, or 2), `bitrate` (32000), `fec`, `dtx`, `complexity`, jitter buffer. */
