@@ -26,6 +26,15 @@
  *   (406, no common version), USER_ID_INVALID, USER_PRIVACY_RESTRICTED (403).
  * - phone.sendSignalingData is relayed as updatePhoneCallSignalingData with optional seeded loss,
  *   delay, duplication and reordering (`signaling`).
+ * - Reflectors (`reflector`): the fake runs its own FakeReflector (loopback by default, started with
+ *   the fake, closed by `close()`) and puts one `phoneConnection` with a fresh 16-byte `peer_tag`
+ *   per call into that call's `connections`, both sides the same tag (reflector.md §11 q1 leaves
+ *   open whether the real server's differ).
+ * - What each side's phoneCall says (`connections`, `p2p_allowed`, `custom_parameters`) can differ
+ *   per call and per side (`callSettings`): the server builds each participant's phoneCall
+ *   separately (the caller's is the confirmCall result, the callee's an update), `p2p_allowed`
+ *   follows each user's own privacy setting, and core.telegram.org calls `connections` "endpoints
+ *   the user can connect to" and `peer_tag` "our peer tag" — nothing promises both lists are equal.
  *
  * Test hooks (`hooks`) can rewrite, drop, duplicate or replay updates, results and signaling
  * packets, or make a request fail (e.g. FLOOD_WAIT); `injectUpdate` delivers any update. All timers
@@ -37,6 +46,7 @@ import { readLong, toLong } from '../signaling/long.js';
 import { isTlObject, type TlObjectLike } from '../signaling/mtproto.js';
 import type { PhoneConnection } from '../signaling/phone-call-record.js';
 import { FakeClient, type FakeServerPort } from './fake-client.js';
+import { FakeReflector, type FakeReflectorOptions } from './fake-reflector.js';
 import { fakeRpcError, PhoneService, type FakeCallInfo, type ServiceUser } from './phone-service.js';
 import { SeededRandom } from './seeded-random.js';
 import { SignalingRelay, type SignalingRelayOptions, type SignalingRelayStats } from './signaling-relay.js';
@@ -57,6 +67,22 @@ export type FakeConnection =
   | WithOptional<Extract<PhoneConnection, { kind: 'webrtc' }>, 'id' | 'ipv6' | 'username' | 'password' | 'turn' | 'stun'>
   | WithOptional<Extract<PhoneConnection, { kind: 'reflector' }>, 'id' | 'ipv6' | 'tcp'>;
 
+/** What the server puts into one side's phoneCall. */
+export interface FakeCallSettings {
+  readonly connections: readonly FakeConnection[];
+  readonly p2pAllowed: boolean;
+  /** undefined leaves `custom_parameters` out. */
+  readonly customParameters: FakeCustomParameters | undefined;
+}
+
+/** The fake's own reflector: FakeReflector's options plus how the call's entry names it. */
+export interface FakeTelegramReflectorOptions extends FakeReflectorOptions {
+  /** The entry's `tcp` flag: clients reach the reflector over TCP (reflector.md §4). Default false. */
+  useTcp?: boolean;
+  /** The entry's `id` (int64). Default 1000. */
+  connectionId?: bigint;
+}
+
 export interface FakeTelegramOptions {
   /** Seed of every random choice the fake makes (ids, randoms, faults). */
   readonly seed?: number;
@@ -71,6 +97,22 @@ export interface FakeTelegramOptions {
    * alike); undefined leaves the field out.
    */
   readonly customParameters?: FakeCustomParameters | ((call: FakeCallInfo) => FakeCustomParameters | undefined);
+  /**
+   * Run a reflector with the fake and hand it out in every call's `connections` (a
+   * `phoneConnection` with a per-call peer tag, after the `connections` above). `true` = defaults
+   * (127.0.0.1, UDP, no loss); an object sets loss, duplication, host (e.g. `::1`), TCP.
+   */
+  readonly reflector?: boolean | FakeTelegramReflectorOptions;
+  /**
+   * Per call and per side: what `viewer`'s phoneCall carries. Gets the defaults (the options above,
+   * the fake's reflector entry included) and returns the fields to change; asked once per side
+   * when the call becomes active. E.g. the mixed case: one side only TURN, the other only the reflector.
+   */
+  readonly callSettings?: (ctx: {
+    readonly call: FakeCallInfo;
+    readonly viewer: bigint;
+    readonly defaults: FakeCallSettings;
+  }) => Partial<FakeCallSettings> | undefined;
   /** Picks the version from the caller's and callee's lists; undefined means no common version. */
   readonly chooseVersion?: (callerVersions: readonly string[], calleeVersions: readonly string[]) => string | undefined;
   /** Who refuses a call to a user already in a call. Default 'server'. */
@@ -144,6 +186,11 @@ export class FakeTelegram implements FakeServerPort {
   /** Rejects requests still waiting for their result delay when the fake closes. */
   private readonly aborts = new Set<() => void>();
   private closed = false;
+  private ownReflector: FakeReflector | undefined;
+  /** Settles when the fake's reflector is listening (or could not start: `reflectorError`). */
+  private readonly reflectorStarting: Promise<void>;
+  private reflectorError: Error | undefined;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly options: FakeTelegramOptions = {}) {
     this.random = new SeededRandom(options.seed ?? 1);
@@ -156,7 +203,31 @@ export class FakeTelegram implements FakeServerPort {
       user: (id) => this.users.get(id),
       sendToUser: (userId, update) => this.sendToUser(userId, update),
       relaySignaling: (packet) => this.relaySignaling(packet),
+      reflectorEntry: (peerTag) => this.reflectorEntry(peerTag),
     });
+    const reflector = options.reflector;
+    this.reflectorStarting = reflector
+      ? FakeReflector.start(reflectorStartOptions(reflector, options.seed ?? 1)).then(
+          async (r) => {
+            if (this.closed) await r.close();
+            else this.ownReflector = r;
+          },
+          (err: unknown) => {
+            this.reflectorError = err instanceof Error ? err : new Error(String(err));
+          },
+        )
+      : Promise.resolve();
+  }
+
+  /** Resolves once the fake's reflector listens (at once without `reflector`); rejects if it could not bind. */
+  async ready(): Promise<void> {
+    await this.reflectorStarting;
+    if (this.reflectorError) throw this.reflectorError;
+  }
+
+  /** The fake's own reflector (option `reflector`), once `ready()`: counters, pause(), inject(). */
+  get reflector(): FakeReflector | undefined {
+    return this.ownReflector;
   }
 
   /** Relay counters (loss, duplication, reordering). */
@@ -224,9 +295,13 @@ export class FakeTelegram implements FakeServerPort {
     return this.phone.listCalls();
   }
 
-  /** Releases every timer and disconnects every client. Idempotent. */
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Releases every timer and disconnects every client at once; the promise resolves when the fake's
+   * reflector (if any) has closed its sockets. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = this.reflectorStarting.then(() => this.ownReflector?.close());
     this.closed = true;
     this.timers.close();
     for (const abort of this.aborts) abort();
@@ -234,6 +309,7 @@ export class FakeTelegram implements FakeServerPort {
     this.phone.close();
     for (const user of this.users.values()) for (const client of [...user.clients]) client.close();
     this.queues.clear();
+    return this.closing;
   }
 
   // ---- FakeServerPort ------------------------------------------------------------------------
@@ -251,6 +327,8 @@ export class FakeTelegram implements FakeServerPort {
     // Wire-valid or fail, like a real connection.
     const req = roundTrip(resolved) as unknown as TlObjectLike;
     const from = client.userId;
+    // A call must not become active before the reflector it names listens.
+    if (this.options.reflector) await this.ready();
     if (this.requestLog.length < MAX_LOG) this.requestLog.push({ from, method: req.className, at: Date.now() });
     await Promise.resolve();
     if (this.closed) throw new Error('Cannot send requests while disconnected (fake Telegram closed)');
@@ -278,6 +356,15 @@ export class FakeTelegram implements FakeServerPort {
       r.userId = new Api.InputUser({ userId: toLong(user.id), accessHash: toLong(user.accessHash) });
     }
     return request;
+  }
+
+  /** The fake reflector's `phoneConnection` for a call with this peer tag. */
+  private reflectorEntry(peerTag: Uint8Array): FakeConnection | undefined {
+    const reflector = this.ownReflector;
+    const options = this.options.reflector;
+    if (!reflector || !options) return undefined;
+    const { useTcp, connectionId } = options === true ? {} : options;
+    return { kind: 'reflector', ...reflector.connection(peerTag, { id: connectionId ?? 1000n, tcp: useTcp ?? false }) };
   }
 
   // ---- delivery ------------------------------------------------------------------------------
@@ -363,4 +450,10 @@ export class FakeTelegram implements FakeServerPort {
   private nowSeconds(): number {
     return Math.floor(Date.now() / 1000);
   }
+}
+
+/** The fake's reflector: its own seed, and TCP accepted only when the entry says TCP (or asked). */
+function reflectorStartOptions(option: true | FakeTelegramReflectorOptions, seed: number): FakeReflectorOptions {
+  const o = option === true ? {} : option;
+  return { seed: seed ^ 0x7ef1, ...o, tcp: o.useTcp === true || o.tcp === true };
 }

@@ -32,7 +32,9 @@ export { FakeTelegram } from './fake-telegram.js';
 export { fakeFloodWait, fakeRpcError, firstCommonVersion } from './phone-service.js';
 export type { FakeCallInfo, FakeCallState } from './phone-service.js';
 export type {
+  FakeCallSettings,
   FakeConnection,
+  FakeTelegramReflectorOptions,
   FakeCustomParameters,
   FakeRequestLogEntry,
   FakeSignalingPacket,

@@ -10,7 +10,7 @@ import { TELEGRAM_DH_PRIME_HEX } from '../crypto/dh-config.js';
 import { readLong } from '../signaling/long.js';
 import { isTlObject, type TlObjectLike } from '../signaling/mtproto.js';
 import { decodeDiscardReason, decodeProtocol, type CallProtocolRecord, type DiscardReason } from '../signaling/phone-call-record.js';
-import type { FakeSignalingPacket, FakeTelegramOptions } from './fake-telegram.js';
+import type { FakeCallSettings, FakeConnection, FakeSignalingPacket, FakeTelegramOptions } from './fake-telegram.js';
 import type { SeededRandom } from './seeded-random.js';
 import type { TimerSet } from './timer-set.js';
 import {
@@ -40,6 +40,8 @@ export interface FakeCallInfo {
   readonly signalingPackets: { readonly fromAdmin: number; readonly fromParticipant: number };
   readonly rating: { readonly from: bigint; readonly rating: number; readonly comment: string } | undefined;
   readonly debug: readonly string[];
+  /** The peer tag of the fake reflector's entry in this call (undefined without `reflector`). */
+  readonly peerTag: Uint8Array | undefined;
 }
 
 /** A registered user, as the phone service sees it. */
@@ -61,6 +63,8 @@ export interface PhoneServiceDeps {
   sendToUser(userId: bigint, update: Api.TypeUpdate): void;
   /** Relays one phone.sendSignalingData packet to the other side (through the signaling hook). */
   relaySignaling(packet: FakeSignalingPacket): void;
+  /** The fake's own reflector as a call's entry with this peer tag; undefined when it runs none. */
+  reflectorEntry(peerTag: Uint8Array): FakeConnection | undefined;
 }
 
 /** @internal the server's record of one call. */
@@ -93,6 +97,8 @@ export interface ServerCall {
   rating: FakeCallInfo['rating'];
   debug: string[];
   cancelRing: (() => void) | undefined;
+  /** The call's reflector peer tag (16 bytes), drawn when the call becomes active and a reflector runs. */
+  peerTag: Uint8Array | undefined;
 }
 
 const DEFAULT_DH_VERSION = 1;
@@ -216,6 +222,7 @@ export class PhoneService {
       rating: undefined,
       debug: [],
       cancelRing: undefined,
+      peerTag: undefined,
     };
     this.calls.set(call.id, call);
     const result = this.result(call, waitingView(call, from));
@@ -277,8 +284,10 @@ export class PhoneService {
     call.gA = Buffer.from(req.gA as Uint8Array);
     call.keyFingerprint = readLong(req.keyFingerprint);
     call.startDate = nowSeconds();
-    this.deps.sendToUser(call.participantId, new Api.UpdatePhoneCall({ phoneCall: phoneCallView(call, call.participantId, this.settings(call)) }));
-    return this.result(call, phoneCallView(call, from, this.settings(call)));
+    // Drawn only when a reflector runs, so the seeded ids of calls without one stay as they were.
+    if (this.deps.reflectorEntry(new Uint8Array(16))) call.peerTag = this.deps.random.bytes(16);
+    this.deps.sendToUser(call.participantId, new Api.UpdatePhoneCall({ phoneCall: phoneCallView(call, call.participantId, this.settings(call, call.participantId)) }));
+    return this.result(call, phoneCallView(call, from, this.settings(call, call.adminId)));
   }
 
   private discardCall(from: bigint, req: TlObjectLike): unknown {
@@ -369,11 +378,20 @@ export class PhoneService {
     return false;
   }
 
-  /** What goes into this call's phoneCall; `customParameters` may be chosen per call. */
-  private settings(call: ServerCall): CallSettings {
-    const { connections, p2pAllowed, customParameters: option } = this.deps.options;
-    const customParameters = typeof option === 'function' ? option(this.info(call)) : option;
-    return { connections, p2pAllowed, customParameters };
+  /**
+   * What goes into `viewer`'s phoneCall: the options (with the fake reflector's entry), then the
+   * per-call, per-side `callSettings` hook.
+   */
+  private settings(call: ServerCall, viewer: bigint): CallSettings {
+    const { connections, p2pAllowed, customParameters: option, callSettings } = this.deps.options;
+    const info = this.info(call);
+    const reflector = call.peerTag ? this.deps.reflectorEntry(call.peerTag) : undefined;
+    const defaults: FakeCallSettings = {
+      connections: [...(connections ?? []), ...(reflector ? [reflector] : [])],
+      p2pAllowed: p2pAllowed ?? true,
+      customParameters: typeof option === 'function' ? option(info) : option,
+    };
+    return { ...defaults, ...callSettings?.({ call: info, viewer, defaults }) };
   }
 
   private result(call: ServerCall, phoneCall: Api.TypePhoneCall): Api.phone.PhoneCall {
@@ -398,6 +416,7 @@ export class PhoneService {
       signalingPackets: { fromAdmin: c.sentByAdmin, fromParticipant: c.sentByParticipant },
       rating: c.rating,
       debug: [...c.debug],
+      peerTag: c.peerTag ? new Uint8Array(c.peerTag) : undefined,
     };
   }
 }

@@ -145,6 +145,7 @@ export type PerAccount = Partial<Record<'alice' | 'bob' | 'carol', TelegramCalls
 /** Like `phones()`, with options that differ per account (e.g. one side's ring timeout). */
 export async function phonesWith(fake: FakeTelegramOptions, options: TelegramCallsOptions, per: PerAccount): Promise<Phones> {
   const telegram = new FakeTelegram({ seed: 1, ...fake });
+  await telegram.ready();
   const make = (id: bigint, name: 'alice' | 'bob' | 'carol') =>
     new TelegramCalls(telegram.createClient(id, name), { bindAddress: '127.0.0.1', ...options, ...per[name] });
   const alice = make(ALICE, 'alice');
@@ -158,7 +159,7 @@ export async function phonesWith(fake: FakeTelegramOptions, options: TelegramCal
     carol,
     async close() {
       await Promise.all([alice.stop(), bob.stop(), carol.stop()]);
-      telegram.close();
+      await telegram.close();
     },
   };
 }
@@ -181,6 +182,7 @@ export async function network(
   options: (index: number) => TelegramCallsOptions = () => ({}),
 ): Promise<Network> {
   const telegram = new FakeTelegram({ seed: 1, ...fake });
+  await telegram.ready();
   const accounts: Account[] = [];
   for (let i = 0; i < count; i++) {
     const id = 2001n + BigInt(i);
@@ -192,7 +194,7 @@ export async function network(
     accounts,
     async close() {
       await Promise.all(accounts.map((a) => a.calls.stop()));
-      telegram.close();
+      await telegram.close();
     },
   };
 }

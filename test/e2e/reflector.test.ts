@@ -1,36 +1,33 @@
 /**
  * Relay-only calls between two tgcall phones through a Telegram reflector (issue 12): the fake
- * Telegram hands out one `phoneConnection` with a peer tag and `p2p_allowed = false`, and our
- * FakeReflector (faithful to reflector.md) is the only server. Everything real: DH, signaling,
- * both network edges, libjuice, DTLS-SRTP and Opus, on loopback.
+ * Telegram runs its own FakeReflector (option `reflector`, faithful to reflector.md) and hands it
+ * out as one `phoneConnection` with a per-call peer tag, with `p2p_allowed = false`; it is the only
+ * server. Everything real: DH, signaling, both network edges, libjuice, DTLS-SRTP and Opus, on
+ * loopback.
  */
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeReflector, type FakeReflectorOptions } from '../../src/fake/index.js';
+import type { FakeReflector, FakeTelegramOptions, FakeTelegramReflectorOptions } from '../../src/fake/index.js';
 import type { Call, TelegramCallsOptions } from '../../src/index.js';
 import { BOB, collect, connectCall, ended, expectHears, phones, playTone, resourceBaseline, settled, type Phones } from './helpers.js';
 
-const TAG = new Uint8Array(Buffer.from('5a5b5c5d5e5f60616263646566676869', 'hex'));
-
-let reflector: FakeReflector | undefined;
 let p: Phones | undefined;
+let reflector: FakeReflector | undefined;
 
 afterEach(async () => {
   await p?.close();
   p = undefined;
-  await reflector?.close();
   reflector = undefined;
 });
 
+/** Two phones on a fake Telegram whose own reflector is the call's only server, p2p off. */
 async function scene(
-  options: FakeReflectorOptions = {},
+  options: FakeTelegramReflectorOptions = {},
   calls: TelegramCallsOptions = {},
-  port?: number,
-  extra: { tcp?: boolean; customParameters?: Record<string, unknown> } = {},
+  fake: FakeTelegramOptions = {},
 ): Promise<Phones> {
-  reflector = await FakeReflector.start({ host: '127.0.0.1', tcp: extra.tcp ?? false, ...options });
-  const connection = { kind: 'reflector' as const, id: 5n, ip: '127.0.0.1', port: port ?? reflector.port, peerTag: TAG, tcp: extra.tcp ?? false };
-  p = await phones({ p2pAllowed: false, connections: [connection], ...(extra.customParameters ? { customParameters: extra.customParameters } : {}) }, calls);
+  p = await phones({ p2pAllowed: false, reflector: options, ...fake }, calls);
+  reflector = p.telegram.reflector!;
   return p;
 }
 
@@ -57,10 +54,10 @@ describe('relay-only calls through a Telegram reflector, p2p off', () => {
   it('connect through the reflector alone and carry a tone each way; the path says reflector', async () => {
     const baseline = resourceBaseline();
     const phones = await scene();
-    const { outgoing, incoming } = await connectCall(phones.alice, phones.bob, BOB, 15_000);
-    void playTone(outgoing, 440, 3);
-    void playTone(incoming, 880, 3);
-    await Promise.all([expectHears(incoming, 440, 'callee hears 440 Hz'), expectHears(outgoing, 880, 'caller hears 880 Hz')]);
+    const { outgoing, incoming } = await tonesThroughReflector(phones);
+    // The per-call peer tag the fake handed out is what the reflector learned (bytes 0..11, reflector.md §2).
+    const tag = Buffer.from(phones.telegram.listCalls()[0]!.peerTag!.subarray(0, 12)).toString('hex');
+    expect(reflector!.clients().map((c) => c.tag.slice(0, 24))).toEqual([tag, tag]);
     for (const call of [outgoing, incoming]) {
       const connection = call.getStats().connection!;
       expect(connection.path).toMatchObject({ kind: 'reflector', local: 'relay0', server: `127.0.0.1:${reflector!.port}` });
@@ -102,7 +99,7 @@ describe('relay-only calls through a Telegram reflector, p2p off', () => {
   });
 
   it('a TCP reflector (raw framing, reflector.md §4): connects and carries the tones', async () => {
-    const phones = await scene({}, {}, undefined, { tcp: true });
+    const phones = await scene({ useTcp: true });
     const { outgoing } = await tonesThroughReflector(phones);
     await outgoing.hangup();
     expect(reflector!.counters.tcpConnections).toBe(2);
@@ -110,7 +107,7 @@ describe('relay-only calls through a Telegram reflector, p2p off', () => {
   });
 
   it('network_standalone_reflectors: no reflector candidate signalled, fixed port ids 1 and 2, still connects', async () => {
-    const phones = await scene({}, {}, undefined, { customParameters: { network_standalone_reflectors: true } });
+    const phones = await scene({}, {}, { customParameters: { network_standalone_reflectors: true } });
     const { outgoing, incoming } = await tonesThroughReflector(phones);
     expect(reflector!.clients().map((c) => c.id).sort()).toEqual([1, 2]);
     // p2p off and standalone: neither side signals a single candidate; each makes up the other's
@@ -120,7 +117,11 @@ describe('relay-only calls through a Telegram reflector, p2p off', () => {
 
   it('an unreachable reflector: both phones end within the connect timeout, and the error says what was tried', async () => {
     const baseline = resourceBaseline();
-    const phones = await scene({}, { timeouts: { connectMs: 3_000 } }, await deadPort());
+    const dead = await deadPort();
+    // The call's reflector entry, pointed at a port with nothing behind it.
+    const phones = await scene({}, { timeouts: { connectMs: 3_000 } }, {
+      callSettings: ({ defaults }) => ({ connections: defaults.connections.map((c) => (c.kind === 'reflector' ? { ...c, port: dead } : c)) }),
+    });
     const incomingP = new Promise<Call>((resolve) => phones.bob.once('incoming', resolve));
     const outgoing = await phones.alice.call(BOB);
     const incoming = await incomingP;
