@@ -132,6 +132,11 @@ export type TransportErrorCode =
   | 'INVALID_PORT_RANGE'
   /** No connection to the peer (connect timeout, or connectivity lost and no discard came). */
   | 'CONNECTION_LOST'
+  /**
+   * Connect timeout, and none of the peer's candidates can be reached through any relay (or
+   * socket) of ours: e.g. the peer got only a Telegram reflector and we only TURN. The message says which.
+   */
+  | 'NO_COMMON_RELAY'
   | 'PEER_CONNECTION_FAILED'
   /** Every port of `portRange` is taken. */
   | 'PORT_RANGE_EXHAUSTED'

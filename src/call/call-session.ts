@@ -22,6 +22,7 @@ import {
   iceServersFromConnections,
   type CloseReason,
   type MediaState,
+  type TransportDiagnosis,
   type TransportStats,
 } from '../transport/index.js';
 
@@ -250,11 +251,16 @@ function webrtcConnections(ready: CallReadyInfo) {
   return ready.connections.filter((c): c is Extract<typeof c, { kind: 'webrtc' }> => c.kind === 'webrtc');
 }
 
-/** `detail`: what the network edge tried (routes, relays, drops), so a user sees why no path worked. */
-function transportFailure(reason: CloseReason, detail: string | undefined): TgCallError {
-  const tried = detail ? ` — ${detail}` : '';
+/**
+ * `detail`: what the network edge tried (routes, relays, drops), so a user sees why no path
+ * worked; a call whose peer is out of reach of every relay we were given says so with its own
+ * code (peer-reach.ts: the mixed TURN-only / reflector-only case).
+ */
+function transportFailure(reason: CloseReason, detail: TransportDiagnosis | undefined): TgCallError {
+  const tried = detail ? ` — ${detail.tried}` : '';
   switch (reason) {
     case 'disconnect':
+      if (detail?.noCommonRelay) return new TransportError('NO_COMMON_RELAY', `no common relay with the peer: ${detail.noCommonRelay}${tried}`);
       return new TransportError('CONNECTION_LOST', `no connection to the peer (connect timeout or connectivity lost)${tried}`);
     case 'failed':
       return new TransportError('CONNECTION_FAILED', `ICE or DTLS failed${tried}`);

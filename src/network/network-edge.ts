@@ -79,6 +79,11 @@ export interface NetworkEdgePort {
   getStats(): EdgeStats;
   /** One line on what was tried (routes, relays and their state, drops), for errors. */
   describe(): string;
+  /**
+   * Why no path can reach the peer, when that is certain: it signalled candidates and none is
+   * reachable through ours (e.g. only a reflector we were not given). Undefined otherwise.
+   */
+  noCommonRelay(): string | undefined;
   /** Resolves once libjuice's DTLS close_notify left for the peer, or after `maxMs`. */
   farewell(maxMs: number): Promise<void>;
   /** Resolves when every socket is closed. Idempotent. */
@@ -266,6 +271,15 @@ export class NetworkEdge implements NetworkEdgePort {
       `relays: ${relays.length > 0 ? relays.join(', ') : 'none'}`,
       ...(drops.length > 0 ? [`dropped: ${drops.join(', ')}`] : []),
     ].join('; ');
+  }
+
+  noCommonRelay(): string | undefined {
+    const relays = [...this.mux.relayPaths().values()].map((r) => ({
+      kind: r.kind,
+      server: formatEndpoint(r.server),
+      ...(r instanceof ReflectorPath ? { serverId: r.serverId } : {}),
+    }));
+    return this.mux.reach.explain(this.mux.routes.size, this.options.allowDirect, relays);
   }
 
   /** The route behind libjuice's selected remote candidate (`127.0.0.1:<proxy port>`). */

@@ -33,6 +33,7 @@ import {
   type CandidateType,
   type IceCandidate,
 } from './ice-candidate.js';
+import { PeerReach } from './peer-reach.js';
 import type { RelayPath, RelayPeer, RelayStep } from './relay-path.js';
 import { MAX_PENDING_PER_ROUTE, peerKey, RouteTable, type Route, type RouteKind } from './route-table.js';
 import { isStunPacket } from './stun.js';
@@ -122,6 +123,8 @@ export class PathMux {
   private lastHeard = Number.NEGATIVE_INFINITY;
   private silent = false;
   readonly drops: Record<string, number> = {};
+  /** The peer's candidates no path of ours reaches (peer-reach.ts). */
+  readonly reach = new PeerReach();
   moves = 0;
 
   constructor(options: PathMuxOptions) {
@@ -206,7 +209,7 @@ export class PathMux {
       return out;
     }
     this.remotes.push(candidate);
-    this.routesFor(candidate, out);
+    this.reach.note(candidate, this.routesFor(candidate, out));
     return out;
   }
 
@@ -415,21 +418,24 @@ export class PathMux {
     if (route) this.toEngine(route, data, now, out);
   }
 
-  private routesFor(candidate: IceCandidate, out: MuxOutput[]): void {
+  /** Routes to `candidate` (made now or earlier), one per path that reaches it; how many. */
+  private routesFor(candidate: IceCandidate, out: MuxOutput[]): number {
     const remotePreference = candidate.priority >>> 24;
     const localPreference = (candidate.priority >>> 8) & 0xffff;
     const priorityFor = (kind: RouteKind): number =>
       candidatePriority(Math.min(remotePreference, LOCAL_TYPE_PREFERENCE[kind]), localPreference);
+    let routes = 0;
     // Relays first: the caps must never crowd them out (issue 12 item 5).
     for (const [id, relay] of this.relays) {
       if (relay.kind === 'reflector' && this.options.standaloneReflectors) continue;
       const peer = relay.peerFor(candidate);
-      if (peer !== undefined) this.addRoute(id, relay.kind, peer, 'signalled', priorityFor(relay.kind), candidate.type, out);
+      if (peer !== undefined && this.addRoute(id, relay.kind, peer, 'signalled', priorityFor(relay.kind), candidate.type, out)) routes++;
     }
-    if (classifyAddress(candidate.address) === 'hostname') return;
+    if (classifyAddress(candidate.address) === 'hostname') return routes;
     const family = candidate.address.includes(':') ? 6 : 4;
     const direct = this.direct.get(`direct${family}`);
-    if (direct) this.addRoute(`direct${family}`, 'direct', { address: candidate.address, port: candidate.port }, 'signalled', priorityFor('direct'), candidate.type, out);
+    if (direct && this.addRoute(`direct${family}`, 'direct', { address: candidate.address, port: candidate.port }, 'signalled', priorityFor('direct'), candidate.type, out)) routes++;
+    return routes;
   }
 
   private addRoute(path: string, kind: RouteKind, peer: RelayPeer, origin: Route['origin'], priority: number, remoteType: CandidateType, out: MuxOutput[]): Route | undefined {

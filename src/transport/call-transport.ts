@@ -122,7 +122,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
   /** What was for the edge before its sockets were bound, in order; undefined once released. */
   private edgeQueue: ((edge: NetworkEdgePort) => void)[] | undefined = [];
   private edgeOpening: Promise<NetworkEdgePort | undefined> | undefined;
-  private finalDiagnosis: string | undefined;
+  private finalDiagnosis: TransportDiagnosis | undefined;
   private pumping = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
@@ -260,9 +260,9 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
     return this.port?.selectedCandidatePair() ?? null;
   }
 
-  /** What the network edge tried (routes, relays, drops): for the error of a call that could not connect. */
-  diagnosis(): string | undefined {
-    return this.finalDiagnosis ?? this.edge?.describe();
+  /** What the network edge tried (routes, relays, drops) and whether no path could reach the peer: for the error of a call that could not connect. */
+  diagnosis(): TransportDiagnosis | undefined {
+    return this.finalDiagnosis ?? diagnose(this.edge);
   }
 
   /** The route carrying the call: which kind of path, which peer address, which relay server. */
@@ -401,7 +401,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
     this.clearTimer();
     this.edgeQueue = undefined;
     // What the edge tried, kept before its routes are forgotten (the `closed` listener reads it).
-    this.finalDiagnosis = this.edge?.describe();
+    this.finalDiagnosis = diagnose(this.edge);
     const port = this.port;
     void (port ? port.close() : Promise.resolve())
       .catch((err: unknown) => this.reportError(err))
@@ -580,4 +580,16 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
   private safeEmit<K extends keyof CallTransportEvents & string>(event: K, ...args: CallTransportEvents[K]): void {
     safeEmit(this, this.log, event, ...args);
   }
+}
+
+/** What the network edge can say about a call that did not connect. */
+export interface TransportDiagnosis {
+  /** One line on what was tried (routes, relays and their state, drops). */
+  readonly tried: string;
+  /** Set when the peer's candidates are out of reach of every path we have: why. */
+  readonly noCommonRelay: string | undefined;
+}
+
+function diagnose(edge: NetworkEdgePort | undefined): TransportDiagnosis | undefined {
+  return edge ? { tried: edge.describe(), noCommonRelay: edge.noCommonRelay() } : undefined;
 }

@@ -65,6 +65,10 @@ export class FakeNetworkEdge implements NetworkEdgePort {
     return 'fake network edge';
   }
 
+  noCommonRelay(): string | undefined {
+    return undefined;
+  }
+
   close(): Promise<void> {
     this.calls.push('close');
     this.closed = true;
