@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from 'telegram';
 import type { FakeCallSettings, FakeConnection } from '../../src/fake/index.js';
 import { startTurnServer, turnGate, type TurnServer } from '../helpers/turn-server.js';
-import { ALICE, BOB, connectCall, ended, nextIncoming, phones, resourceBaseline, settled, audioPasses, type Phones } from './helpers.js';
+import { ALICE, audioPasses, BOB, connectCall, ended, nextIncoming, phones, resourceBaseline, settled, type Phones } from './helpers.js';
 
 const enabled = turnGate('e2e/mixed-relays.test.ts');
 
@@ -93,7 +93,7 @@ describe.skipIf(!enabled)('mixed relays: one side TURN, the other a reflector (p
     const { outgoing, incoming } = await connectCall(phones.alice, phones.bob, BOB, 15_000);
     for (const call of [outgoing, incoming]) expect(call.getStats().connection!.path).toMatchObject({ kind: 'reflector' });
     // Audio crosses the path; its quality through a reflector is reflector.test.ts' business.
-    expect(await audioPasses(outgoing, incoming, 2_000)).toBeGreaterThanOrEqual(0.5);
+    expect(await audioPasses(outgoing, incoming, 2_000)).toBeGreaterThanOrEqual(0.9);
     await outgoing.hangup();
   });
 
@@ -101,7 +101,7 @@ describe.skipIf(!enabled)('mixed relays: one side TURN, the other a reflector (p
     const phones = await scene('turn', 'both');
     const { outgoing, incoming } = await connectCall(phones.alice, phones.bob, BOB, 15_000);
     for (const call of [outgoing, incoming]) expect(call.getStats().connection!.path).toMatchObject({ kind: 'turn', remoteType: 'relay' });
-    expect(await audioPasses(incoming, outgoing, 2_000)).toBeGreaterThanOrEqual(0.5);
+    expect(await audioPasses(incoming, outgoing, 2_000)).toBeGreaterThanOrEqual(0.9);
     await outgoing.hangup();
   });
 });
