@@ -9,7 +9,11 @@
  * for 5 s after the buffer ran dry, the delay it grew to then. A 2 s window makes the target
  * noisy; following every dip would cycle between growing (concealment) and shrinking, and after a
  * starvation the delay that would have avoided it is kept a while, like NetEq's delay peak
- * detector keeps the height of recurring delay peaks.
+ * detector keeps the height of recurring delay peaks. That figure is clamped to maxDelayMs like
+ * the target itself (NetEq's DelayManager::Update clamps whatever raised its target to
+ * maximum_delay_ms and 3/4 of its packet buffer): after a stall of seconds — the network's, or
+ * the receiving process's own — the buffer ran dry by the stall's length, and holding that would
+ * keep the burst that followed (up to the buffer's 1 s capacity) as extra latency for 5 s.
  */
 
 const TRANSIT_WINDOW_MS = 2000;
@@ -146,7 +150,7 @@ export class DelayManager {
     this.holdMax[0] = Math.max(this.holdMax[0]!, this.targetMs());
     let max = nowMs - this.peakAt < PEAK_HOLD_MS ? this.peakDelay : 0;
     for (const v of this.holdMax) max = Math.max(max, v);
-    return max;
+    return Math.min(this.maxDelay, max);
   }
 }
 

@@ -228,6 +228,36 @@ describe('jitter buffer', () => {
     expect(jb.getStats().restarts).toBeGreaterThanOrEqual(1);
   });
 
+  it('after a 2 s stall and the burst that ends it, the delay is back to the max target within 1 s (not held at the stall)', () => {
+    // The receiving process frozen for 2.1 s (seen in network-change-tgcall.test.ts: SIGSTOP, or a
+    // loaded machine): on waking the output clock catches up (media-engine.ts pulls up to 10 late
+    // frames, then skips), the buffer has run dry by the stall's length, and then the socket
+    // delivers the 2 s of packets queued meanwhile. A network stall ending in a burst looks alike.
+    const jb = new JitterBuffer({ maxDelayMs: 400 });
+    const player = new Player(jb);
+    const delayAt = new Map<number, number>();
+    let backlog: number[] = [];
+    for (let t = 0; t < 7000; t += 20) {
+      const i = t / 20;
+      if (t >= 3000 && t < 5100) {
+        backlog.push(i);
+        continue;
+      }
+      if (t === 5100) {
+        for (let k = 0; k < 10; k += 1) player.frame(3000 + k * 20);
+        player.frame(t);
+        for (const j of backlog) jb.push(pkt(j, j * F), t);
+        backlog = [];
+      }
+      jb.push(pkt(i, i * F), t + 5);
+      player.frame(t + 5);
+      delayAt.set(t, jb.getStats().currentDelayMs);
+    }
+    // Shrinking aims at the max target at most (what is beyond was dropped), not at the 2 s it ran dry for.
+    expect(delayAt.get(6100)!).toBeLessThanOrEqual(400 + 20 + 20);
+    expect(delayAt.get(6900)!).toBeLessThanOrEqual(400 + 20 + 20);
+  });
+
   it('starts over when the sender restarts its timestamps far behind', () => {
     const jb = new JitterBuffer({ minDelayMs: 40 });
     const player = new Player(jb);
