@@ -38,6 +38,11 @@ export interface CallSessionOptions {
   readonly bindAddress?: string;
   readonly portRange?: { readonly begin: number; readonly end: number };
   readonly connectTimeoutMs?: number;
+  /**
+   * Relays only (TURN, Telegram reflectors), as if the server had said `p2p_allowed = false`:
+   * no direct route, and no host or server-reflexive candidate is signalled.
+   */
+  readonly relayOnly?: boolean;
   /** After a connected transport is lost, how long to wait for the peer's discard before failing. */
   readonly connectionLossGraceMs?: number;
   /**
@@ -101,7 +106,8 @@ export class CallSession extends EventEmitter<CallSessionEvents> {
         portRange: options.portRange,
         connectTimeoutMs: options.connectTimeoutMs,
       },
-      relayOnly: !ready.p2pAllowed,
+      // The server's p2p_allowed = false, or the application's choice.
+      relayOnly: !ready.p2pAllowed || options.relayOnly === true,
       connections: ready.connections,
       // custom_parameters.network_standalone_reflectors (reflector.md §7): fixed port ids, made-up peer candidate.
       standaloneReflectors: ready.customParameters?.['network_standalone_reflectors'] === true,

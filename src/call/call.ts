@@ -77,6 +77,8 @@ export interface CallRuntimeOptions {
   readonly bindAddress?: string;
   readonly portRange?: { readonly begin: number; readonly end: number };
   readonly connectTimeoutMs?: number;
+  /** Relays only (TURN, Telegram reflectors) even when the call allows p2p. */
+  readonly relayOnly?: boolean;
 }
 
 export interface CallRecorder {
@@ -340,6 +342,7 @@ export class Call extends EventEmitter<CallEvents> {
         ...(this.runtime.bindAddress !== undefined ? { bindAddress: this.runtime.bindAddress } : {}),
         ...(this.runtime.portRange ? { portRange: this.runtime.portRange } : {}),
         ...(this.runtime.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.runtime.connectTimeoutMs } : {}),
+        ...(this.runtime.relayOnly ? { relayOnly: true } : {}),
       });
       this.session = session;
       session.on('connected', () => this.onConnected());

@@ -53,6 +53,13 @@ export interface TelegramCallsOptions {
    */
   readonly bindAddress?: string;
   /**
+   * Use only relays — the call's TURN servers and Telegram reflectors — even when the server
+   * allows a direct (p2p) connection, as official apps do for `p2p_allowed = false`: no host or
+   * server-reflexive address is ever sent to the other phone, which hides our IP address from
+   * it. A call with no working relay does not connect. Default false.
+   */
+  readonly relayOnly?: boolean;
+  /**
    * Local UDP port range for the media sockets. Each call takes one port per address family it
    * listens on plus one per UDP relay; `maxConcurrentCalls` is lowered to what the range holds
    * (README "Limits"). A malformed range throws `INVALID_PORT_RANGE`.
@@ -144,6 +151,7 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
       ...(options.iceServers ? { iceServers: options.iceServers } : {}),
       ...(bindAddress !== undefined ? { bindAddress } : {}),
       ...(portRange ? { portRange } : {}),
+      ...(options.relayOnly ? { relayOnly: true } : {}),
     };
     this.phone.on('incoming', (signaling) => this.onIncoming(signaling));
   }
