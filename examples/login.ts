@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline/promises';
 import { TelegramClient } from 'telegram';
 import { Logger, LogLevel } from 'telegram/extensions/Logger.js';
 import { StringSession } from 'telegram/sessions/index.js';
-import { connectClient } from '../src/cli/telegram-account.js';
+import { connectClient, GRAMJS_CONNECTION } from '../src/cli/telegram-account.js';
 
 const apiId = Number(process.env.API_ID);
 const apiHash = process.env.API_HASH ?? '';
@@ -21,7 +21,7 @@ if (!Number.isSafeInteger(apiId) || apiId <= 0 || !apiHash) {
 } else {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   const session = new StringSession('');
-  const client = new TelegramClient(session, apiId, apiHash, { connectionRetries: 3, baseLogger: new Logger(LogLevel.NONE) });
+  const client = new TelegramClient(session, apiId, apiHash, { ...GRAMJS_CONNECTION, baseLogger: new Logger(LogLevel.NONE) });
   try {
     await connectClient(client);
     await client.start({

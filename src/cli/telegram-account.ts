@@ -45,29 +45,87 @@ export interface TelegramAccount {
 }
 
 /**
+ * GramJS retries a connection forever by default (`connectionRetries: Infinity`, 10 s per
+ * attempt): two attempts of at most 5 s, 0.5 s apart, so an unreachable Telegram is reported in
+ * seconds (node_modules/telegram/network/MTProtoSender.js, connect()).
+ */
+export const GRAMJS_CONNECTION = { connectionRetries: 2, retryDelay: 500, timeout: 5 } as const;
+
+/** How long connecting and logging in (connect, checkAuthorization, getMe) may take. */
+export const LOGIN_DEADLINE_MS = 12_000;
+
+/**
  * `client.connect()` with a deadline and a check that it really connected: without a network
  * GramJS resolves connect() after its retries fail, and the next request then never settles (with
  * no handle keeping Node alive, the process just stops). Both become a typed error here.
  */
 export async function connectClient(
   client: { connect(): Promise<unknown>; destroy(): Promise<unknown>; readonly connected?: boolean | undefined },
-  timeoutMs = 15_000,
+  timeoutMs = LOGIN_DEADLINE_MS,
 ): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      client.connect(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no connection within ${timeoutMs / 1000} s`)), timeoutMs);
-      }),
-    ]);
+    await withDeadline(client.connect(), timeoutMs, `no connection within ${timeoutMs / 1000} s`);
     // GramJS resolves connect() even when every retry failed
     if (client.connected !== true) throw new Error('every attempt failed');
   } catch (err) {
     await client.destroy().catch(() => undefined);
-    throw new CallSignalingError('TELEGRAM_UNREACHABLE', `cannot connect to Telegram: ${(err as Error).message}`);
-  } finally {
-    clearTimeout(timer);
+    throw unreachable(err);
+  }
+}
+
+/** A connected, logged-in GramJS client for one StringSession, and who it is. */
+export interface GramJsLogin {
+  readonly client: import('telegram').TelegramClient;
+  readonly userId: bigint;
+  readonly username: string | undefined;
+  /** "@username (id)", or "account (id)". */
+  readonly name: string;
+}
+
+/**
+ * Connects with `session` (the value of the variable `variable`, named in errors; the session is
+ * never printed) and checks it is logged in. Connecting and every request until `getMe` share one
+ * deadline: a Telegram that accepts the connection but never answers is unreachable too.
+ */
+export async function loginWithSession(
+  credentials: { readonly apiId: number; readonly apiHash: string },
+  session: string,
+  variable: string,
+  deadlineMs = LOGIN_DEADLINE_MS,
+): Promise<GramJsLogin> {
+  // loaded only for real accounts: the fake path should not pay for GramJS's start-up
+  const { TelegramClient } = await import('telegram');
+  const { StringSession } = await import('telegram/sessions/index.js');
+  const { Logger, LogLevel } = await import('telegram/extensions/Logger.js');
+  let stringSession: InstanceType<typeof StringSession>;
+  try {
+    stringSession = new StringSession(session);
+  } catch {
+    throw new UsageError(`${variable} is not a GramJS string session: make one with \`npx tsx examples/login.ts\``);
+  }
+  const client = new TelegramClient(stringSession, credentials.apiId, credentials.apiHash, {
+    ...GRAMJS_CONNECTION,
+    baseLogger: new Logger(LogLevel.NONE),
+  });
+  const startedAt = Date.now();
+  await connectClient(client, deadlineMs);
+  try {
+    const left = (): number => Math.max(1, deadlineMs - (Date.now() - startedAt));
+    const silent = (): string => `no answer from Telegram within ${deadlineMs / 1000} s`;
+    if (!(await withDeadline(client.checkAuthorization(), left(), silent()))) {
+      throw new UsageError(`${variable} is not logged in: make a new one with \`npx tsx examples/login.ts\``);
+    }
+    const me = (await withDeadline(client.getMe(), left(), silent())) as { id?: { toString(): string }; username?: string };
+    const id = me.id?.toString() ?? '0';
+    return {
+      client,
+      userId: BigInt(id),
+      username: me.username || undefined,
+      name: `${me.username ? `@${me.username}` : 'account'} (${id})`,
+    };
+  } catch (err) {
+    await client.destroy().catch(() => undefined);
+    throw err instanceof TgCallError ? err : unreachable(err);
   }
 }
 
@@ -76,34 +134,34 @@ export async function openTelegramAccount(
   credentials: AccountCredentials,
   options: TelegramCallsOptions = {},
 ): Promise<TelegramAccount> {
-  // loaded only for real accounts: the fake path should not pay for GramJS's start-up
-  const { TelegramClient } = await import('telegram');
-  const { StringSession } = await import('telegram/sessions/index.js');
-  const { Logger, LogLevel } = await import('telegram/extensions/Logger.js');
-  let session: InstanceType<typeof StringSession>;
-  try {
-    session = new StringSession(credentials.session);
-  } catch {
-    throw new UsageError('SESSION is not a GramJS string session: make one with `npx tsx examples/login.ts`');
-  }
-  const client = new TelegramClient(session, credentials.apiId, credentials.apiHash, {
-    connectionRetries: 3,
-    baseLogger: new Logger(LogLevel.ERROR),
-  });
-  await connectClient(client);
-  if (!(await client.checkAuthorization())) {
-    await client.destroy();
-    throw new UsageError('SESSION is not logged in: make a new one with `npx tsx examples/login.ts`');
-  }
-  const me = (await client.getMe()) as { id?: { toString(): string }; username?: string };
+  const { client, name } = await loginWithSession(credentials, credentials.session, 'SESSION');
   const calls = new TelegramCalls(client, options);
   await calls.start();
   return {
     calls,
-    name: `${me.username ? `@${me.username}` : 'account'} (${me.id?.toString() ?? '?'})`,
+    name,
     async close() {
       await calls.stop();
       await client.destroy();
     },
   };
+}
+
+function unreachable(err: unknown): CallSignalingError {
+  return new CallSignalingError('TELEGRAM_UNREACHABLE', `cannot connect to Telegram: ${(err as Error).message}`);
+}
+
+/** `promise`, or a rejection with `message` after `ms`; the timer never outlives the race. */
+async function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
