@@ -1,5 +1,6 @@
 /** Command-line parsing and help for `tgcall` (pure: argv in, a command or a UsageError out). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { CheckVariant } from './check-report.js';
 import { UsageError } from './telegram-account.js';
 
 export interface AudioArgs {
@@ -19,9 +20,10 @@ export type Command =
   | { readonly name: 'version' }
   | ({ readonly name: 'demo'; readonly seconds: number; readonly out: string } & CommonArgs)
   | ({ readonly name: 'call'; readonly user: string | undefined } & AudioArgs & CommonArgs)
-  | ({ readonly name: 'answer'; readonly count: number } & AudioArgs & CommonArgs);
+  | ({ readonly name: 'answer'; readonly count: number } & AudioArgs & CommonArgs)
+  | ({ readonly name: 'check'; readonly seconds: number; readonly only: CheckVariant | undefined; readonly json: boolean } & CommonArgs);
 
-export type CommandName = 'demo' | 'call' | 'answer';
+export type CommandName = 'demo' | 'call' | 'answer' | 'check';
 
 const ACCOUNT_HELP = `Account: with API_ID, API_HASH and SESSION set (a GramJS StringSession; make one with
 \`npx tsx examples/login.ts\`) tgcall uses that Telegram account. Without them, or with --fake, it
@@ -34,12 +36,33 @@ Usage:
   tgcall demo                       a full call between two fake accounts in this process
   tgcall call <user> [options]      place a call (@username, phone or user id)
   tgcall answer [options]           wait for calls and answer them
+  tgcall check [--fake]             check real calls: account A calls account B (npm run check:telegram)
   tgcall <command> --help           options of a command
   tgcall --version
 
 ${ACCOUNT_HELP}
 
 Exit codes: 0 the call(s) connected and ended, 1 a call failed, 2 bad usage.`,
+  check: `tgcall check [--fake] [--only p2p|relay-only] [--seconds N] [--json] [--verbose]
+
+Checks real calls between two of your accounts: A calls B, B answers by itself, both phones
+connect, the emoji are equal, A says 440 Hz and B 880 Hz and each must hear the other, A hangs
+up and B hears it. Twice: as the server allows (p2p when possible), then relay only (both phones
+with relayOnly: TURN or a Telegram reflector). Prints each step with PASS/FAIL and its time, the
+negotiated library version and the path each call took.
+
+Needs API_ID, API_HASH (https://my.telegram.org) and SESSION_A, SESSION_B: GramJS string
+sessions of two different accounts (make each with \`npx tsx examples/login.ts\`). A finds B by
+B's username, else among A's contacts. Sessions are never printed.
+
+  --fake        run the same check against the built-in fake Telegram (no account needed)
+  --only V      run one variant: p2p or relay-only (default both)
+  --seconds N   seconds of tone each way (default 3)
+  --json        print the report as JSON instead of lines
+  --verbose     log the library's debug records to stderr
+
+Exit codes: 0 every step passed, 1 a step failed (no route to Telegram: TELEGRAM_UNREACHABLE,
+within seconds), 2 bad usage or a variable missing.`,
   demo: `tgcall demo [--seconds N] [--out DIR] [--verbose]
 
 Two accounts on the built-in fake Telegram call each other in this process: real DH, real
@@ -101,8 +124,10 @@ export function parseCommand(argv: readonly string[]): Command {
     seconds: { type: 'string' },
     count: { type: 'string' },
     out: { type: 'string' },
+    only: { type: 'string' },
     fake: { type: 'boolean' },
     verbose: { type: 'boolean' },
+    json: { type: 'boolean' },
   });
   const common: CommonArgs = { fake: values.fake === true, logLevel: values.verbose ? 'debug' : undefined };
   const allow = (names: readonly string[]): void => {
@@ -115,6 +140,13 @@ export function parseCommand(argv: readonly string[]): Command {
     allow(['seconds', 'out', 'verbose', 'fake']);
     if (positionals.length > 0) throw new UsageError(`demo takes no arguments, got "${positionals[0]}"`);
     return { name: 'demo', seconds: positive(values.seconds, 'seconds') ?? 3, out: values.out ?? 'recordings', ...common };
+  }
+  if (first === 'check') {
+    allow(['fake', 'only', 'seconds', 'json', 'verbose']);
+    if (positionals.length > 0) throw new UsageError(`check takes no arguments, got "${positionals[0]}"`);
+    const only = values.only;
+    if (only !== undefined && only !== 'p2p' && only !== 'relay-only') throw new UsageError(`--only must be p2p or relay-only, got "${only}"`);
+    return { name: 'check', seconds: positive(values.seconds, 'seconds') ?? 3, only, json: values.json === true, ...common };
   }
   const audio = audioArgs(values);
   if (first === 'call') {
@@ -139,8 +171,10 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>)
         seconds?: string;
         count?: string;
         out?: string;
+        only?: string;
         fake?: boolean;
         verbose?: boolean;
+        json?: boolean;
       };
       positionals: string[];
     };
@@ -170,5 +204,5 @@ function positive(value: string | undefined, name: string): number | undefined {
 }
 
 function isCommandName(name: string): name is CommandName {
-  return name === 'demo' || name === 'call' || name === 'answer';
+  return name === 'demo' || name === 'call' || name === 'answer' || name === 'check';
 }

@@ -1,7 +1,7 @@
 /**
- * The `tgcall` command line: `demo`, `call`, `answer`. `main()` takes argv and an environment
- * and resolves with the exit code (0 the call(s) connected and ended, 1 a call failed, 2 bad
- * usage); it never calls `process.exit`, so a finished command proves every handle was released.
+ * The `tgcall` command line: `demo`, `call`, `answer`, `check`. `main()` takes argv and an
+ * environment and resolves with the exit code (0 the call(s) connected and ended, 1 a call failed,
+ * 2 bad usage); it never calls `process.exit`, so a finished command proves every handle was released.
  */
 import { readFileSync } from 'node:fs';
 import type { Call } from '../call/call.js';
@@ -9,6 +9,7 @@ import type { TelegramCalls, TelegramCallsOptions } from '../call/telegram-calls
 import { TgCallError } from '../errors.js';
 import { consoleLogger } from '../logger.js';
 import { parseCommand, HELP, type AudioArgs, type Command, type CommonArgs } from './args.js';
+import { checkCommand } from './check-command.js';
 import { runDemo } from './demo.js';
 import { createFakeWorld } from './fake-world.js';
 import type { ProgressOutput } from './progress.js';
@@ -49,6 +50,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         );
       case 'answer':
         return await withAccount(command, io, out, 'call', (calls) => answerCalls(calls, command, io, out));
+      case 'check':
+        return await checkCommand(command, { env: io.env, out, err });
     }
   } catch (e) {
     if (e instanceof UsageError) {
