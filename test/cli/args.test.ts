@@ -17,13 +17,21 @@ describe('tgcall command line parsing', () => {
     });
     expect(parseCommand(['call', '--fake', '--tone', '440'])).toMatchObject({ name: 'call', user: undefined, tone: 440, fake: true });
     expect(parseCommand(['answer', '--count', '3', '--tone', '880'])).toMatchObject({ name: 'answer', count: 3, tone: 880 });
+    expect(parseCommand(['check'])).toEqual({ name: 'check', seconds: 3, only: undefined, json: false, fake: false, logLevel: undefined });
+    expect(parseCommand(['check', '--fake', '--only', 'relay-only', '--seconds', '5', '--json'])).toMatchObject({
+      name: 'check',
+      fake: true,
+      only: 'relay-only',
+      seconds: 5,
+      json: true,
+    });
   });
 
   it('gives help for the program and for every command', () => {
     expect(parseCommand([])).toEqual({ name: 'help' });
     expect(parseCommand(['--help'])).toEqual({ name: 'help' });
     expect(parseCommand(['help', 'call'])).toEqual({ name: 'help', topic: 'call' });
-    for (const name of ['demo', 'call', 'answer'] as const) {
+    for (const name of ['demo', 'call', 'answer', 'check'] as const) {
       expect(parseCommand([name, '--help'])).toEqual({ name: 'help', topic: name });
       expect(HELP[name]).toContain(`tgcall ${name}`);
     }
@@ -44,6 +52,10 @@ describe('tgcall command line parsing', () => {
     [['answer', '--count', '1.5']],
     [['demo', '--play', 'a.wav']],
     [['demo', 'extra']],
+    [['check', '--only', 'direct']],
+    [['check', '--tone', '440']],
+    [['check', '@b']],
+    [['call', '@a', '--json']],
   ])('rejects %j with a UsageError', (argv) => {
     expect(() => parseCommand(argv)).toThrow(UsageError);
   });
