@@ -50,6 +50,13 @@ export function checkMaxConcurrentCalls(value: unknown): number | undefined {
   return value;
 }
 
+/** `relayOnly`: a boolean; anything else (a string 'false' would be truthy) is refused. */
+export function checkRelayOnly(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalid(`relayOnly must be true or false, got ${JSON.stringify(String(value))}`);
+  return value;
+}
+
 /** An IP literal of this host (any interface), or a wildcard address. */
 export function checkBindAddress(value: unknown, interfaces: InterfaceTable): string | undefined {
   if (value === undefined) return undefined;

@@ -34,6 +34,7 @@ import {
   checkCallTarget,
   checkMaxConcurrentCalls,
   checkPortRange,
+  checkRelayOnly,
   checkTimeouts,
   directPortsPerCall,
   rangeCapacity,
@@ -121,6 +122,7 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
     const interfaces = networkInterfaces();
     const bindAddress = checkBindAddress(options.bindAddress, interfaces);
     const portRange = checkPortRange(options.portRange);
+    const relayOnly = checkRelayOnly(options.relayOnly);
     let maxConcurrentCalls = checkMaxConcurrentCalls(options.maxConcurrentCalls) ?? 1;
     if (portRange) {
       // Each call binds its direct socket(s) in the range: more calls than that cannot all connect.
@@ -151,7 +153,7 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
       ...(options.iceServers ? { iceServers: options.iceServers } : {}),
       ...(bindAddress !== undefined ? { bindAddress } : {}),
       ...(portRange ? { portRange } : {}),
-      ...(options.relayOnly ? { relayOnly: true } : {}),
+      ...(relayOnly ? { relayOnly } : {}),
     };
     this.phone.on('incoming', (signaling) => this.onIncoming(signaling));
   }

@@ -5,7 +5,8 @@
  * no direct route is ever made.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeReflector } from '../../src/fake/index.js';
+import { FakeReflector, FakeTelegram } from '../../src/fake/index.js';
+import { TelegramCalls, type TelegramCallsOptions } from '../../src/index.js';
 import { BOB, audioPasses, connectCall, phones, type Phones } from './helpers.js';
 
 const TAG = new Uint8Array(Buffer.from('0102030405060708090a0b0c0d0e0f10', 'hex'));
@@ -48,5 +49,17 @@ describe('the relayOnly option', () => {
     expect(await audioPasses(outgoing, incoming)).toBeGreaterThanOrEqual(0.9);
     expect(reflector!.counters.forwarded).toBeGreaterThan(0);
     await outgoing.hangup();
+  });
+
+  it('anything but a boolean is refused with INVALID_OPTION (a string "false" would be truthy)', () => {
+    const telegram = new FakeTelegram();
+    try {
+      const make = (relayOnly: unknown) => new TelegramCalls(telegram.createClient(1n, 'me'), { relayOnly } as TelegramCallsOptions);
+      for (const bad of ['false', 1, null]) expect(() => make(bad)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+      expect(() => make(false)).not.toThrow();
+      expect(() => make(undefined)).not.toThrow();
+    } finally {
+      telegram.close();
+    }
   });
 });
