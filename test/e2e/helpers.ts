@@ -3,6 +3,7 @@ import { concatSamples, FakeTelegram, generateTone, toneFraction, type FakeTeleg
 import { TelegramCalls, type CallEndInfo, type TelegramCallsOptions } from '../../src/index.js';
 import { Call } from '../../src/call/call.js';
 import { expect } from 'vitest';
+import { judgeTone } from '../../src/cli/tone-judge.js';
 import { liveNativeHandles } from '../../src/transport/native-handles.js';
 import type { AudioFrame } from '../../src/media/index.js';
 
@@ -70,20 +71,16 @@ export interface Heard {
 const FRAME_MS = 20;
 
 /**
- * What `call` hears of `frequency`: the frames decoded from the peer's packets, from the first
- * voiced one, until `needMs` of them (or `maxMs` has passed). Concealed frames are left out of the
- * judgement: when the machine is loaded a stalled event loop makes packets late and the jitter
- * buffer conceals them — a real-time figure, which the benchmarks measure; this asserts what the
- * packets carry. A call that carries nothing returns decodedMs 0 (and share 0).
+ * What `call` hears of `frequency`, judged like `tgcall check` judges it (src/cli/tone-judge.ts):
+ * on the frames decoded from the peer's packets, from the first voiced one, until `needMs` of
+ * them (or `maxMs` has passed). Concealed frames are left out of the judgement: when the machine
+ * is loaded a stalled event loop makes packets late and the jitter buffer conceals them — a
+ * real-time figure, which the benchmarks measure; this asserts what the packets carry. A call
+ * that carries nothing returns decodedMs 0 (and share 0).
  */
 export async function hearTone(call: Call, frequency: number, needMs = 1_500, maxMs = 15_000): Promise<Heard> {
-  // 100 ms windows made of 5 frames played one after the other, none concealed: a window across a
-  // concealed stretch would join two pieces of the tone with a phase jump, which no phone plays.
-  const windows: Int16Array[] = [];
-  let run: Int16Array[] = [];
-  let started = false;
+  const frames: AudioFrame[] = [];
   let decoded = 0;
-  let concealed = 0;
   const iterator = call.audio.frames()[Symbol.asyncIterator]();
   const deadline = Date.now() + maxMs;
   while (decoded * FRAME_MS < needMs) {
@@ -96,25 +93,13 @@ export async function hearTone(call: Call, frequency: number, needMs = 1_500, ma
     ]);
     clearTimeout(timer);
     if (next === 'timeout' || next.done) break;
-    const frame = next.value;
-    if (frame.concealed) {
-      concealed += 1;
-      run = [];
-      continue;
-    }
-    // The first voiced frame starts the judgement (before it: the sender's silence, setup).
-    if (!started && !frame.pcm.some((s) => Math.abs(s) > 2000)) continue;
-    started = true;
-    decoded += 1;
-    run.push(frame.pcm);
-    if (run.length === 5) {
-      windows.push(concatSamples(run));
-      run = [];
-    }
+    frames.push(next.value);
+    // counts toward `needMs` from the first voiced decoded frame on, as judgeTone does
+    if (!next.value.concealed && (decoded > 0 || next.value.pcm.some((s) => Math.abs(s) > 2000))) decoded += 1;
   }
   await iterator.return?.();
-  const dominated = windows.filter((w) => toneFraction(w, frequency, { windowMs: 100 }) === 1).length;
-  return { share: windows.length === 0 ? 0 : dominated / windows.length, decodedMs: decoded * FRAME_MS, concealedMs: concealed * FRAME_MS };
+  const { share, decodedMs, concealedMs } = judgeTone(frames, frequency);
+  return { share, decodedMs, concealedMs };
 }
 
 /** Asserts that `call` hears `frequency` (≥ 90 % of ≥ `needMs` of decoded audio); returns what it heard. */
