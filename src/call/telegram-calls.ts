@@ -78,10 +78,12 @@ export interface TelegramCallsOptions {
   /** Calls that may run at once; further incoming calls are refused as busy. Default 1. */
   readonly maxConcurrentCalls?: number;
   /**
-   * `phoneCallProtocol.library_versions` to advertise, preferred first (default
-   * `SUPPORTED_LIBRARY_VERSIONS`, ['9.0.0', '8.0.0']). Add '13.0.0' (signaling V3: gzip'd JSON over
-   * SCTP, the only version Telegram Web speaks) with e.g. `['13.0.0', '8.0.0']`. Unknown versions
-   * throw `UNSUPPORTED_VERSION`; see `KNOWN_LIBRARY_VERSIONS`.
+   * `phoneCallProtocol.library_versions` to advertise, preferred first. Default
+   * `SUPPORTED_LIBRARY_VERSIONS`, ['8.0.0']: the one version every official app reads the same way
+   * (9.0.0 means a reflector transport without ICE/DTLS to one iOS build and SCTP signaling to
+   * 2022–23 builds). A call the server puts on 9.0.0 anyway is still run, with a warning. Add
+   * '13.0.0' (signaling V3: gzip'd JSON over SCTP, the only version Telegram Web speaks) with e.g.
+   * `['13.0.0', '8.0.0']`. Unknown versions throw `UNSUPPORTED_VERSION`; see `KNOWN_LIBRARY_VERSIONS`.
    */
   readonly libraryVersions?: readonly string[];
   /** For the GramJS adapter: the request namespace of a fork (teleproto's `Api`). */

@@ -7,8 +7,27 @@ import { AckedSignalingChannel } from './acked-signaling-channel.js';
 import { RawSignalingChannel } from './raw-signaling-channel.js';
 import type { SignalingChannel } from './signaling-channel.js';
 
-/** Advertised in phoneCallProtocol.library_versions, preferred first. */
-export const SUPPORTED_LIBRARY_VERSIONS: readonly string[] = Object.freeze(['9.0.0', '8.0.0']);
+/**
+ * Advertised in phoneCallProtocol.library_versions by default: 8.0.0 only. It means V2 signaling
+ * over ICE + DTLS in every official client since 2022-05; 9.0.0 does not (official-clients.md §1):
+ * one iOS build runs 9.0.0 calls over a reflector with no ICE and no DTLS, and official builds of
+ * 2022-05..2023-04 treat 9.0.0 as V3 (SCTP) signaling. ntgcalls always settles on 8.0.0 too.
+ * A server that returns 9.0.0 anyway is still followed (see `AMBIGUOUS_LIBRARY_VERSIONS`).
+ */
+export const SUPPORTED_LIBRARY_VERSIONS: readonly string[] = Object.freeze(['8.0.0']);
+
+/**
+ * Versions whose meaning differs between official builds (official-clients.md §1). We run one when
+ * the server chooses it, even unadvertised (as V2, what current tgcalls maps it to), and the call
+ * logs a warning: if it fails, the peer may be one of the builds that read it otherwise.
+ */
+export const AMBIGUOUS_LIBRARY_VERSIONS: readonly string[] = Object.freeze(['9.0.0']);
+
+/** Whether a call may run on the `chosen` version, given what we advertised. */
+export function isAcceptableVersion(chosen: string | undefined, advertised: readonly string[]): chosen is string {
+  if (chosen === undefined || signalingModeForVersion(chosen) === undefined) return false;
+  return advertised.includes(chosen) || AMBIGUOUS_LIBRARY_VERSIONS.includes(chosen);
+}
 
 /**
  * Every version this library can run, for the `libraryVersions` option: V2 (8.0.0, 9.0.0), V3

@@ -14,7 +14,7 @@ import { CallSignalingError, CallTimeoutError, CryptoError, TgCallError, toError
 import { checkGAHash, computeSharedKey, gAHash, generateDhKeyPair, type RandomBytes } from '../crypto/dh.js';
 import type { DhParams } from '../crypto/dh-config.js';
 import { emojiFingerprint, keyFingerprint } from '../crypto/fingerprint.js';
-import { signalingModeForVersion } from '../crypto/signaling-versions.js';
+import { isAcceptableVersion } from '../crypto/signaling-versions.js';
 import type { CallTimeouts } from './call-timeouts.js';
 import type { DhConfigCache } from './dh-config-cache.js';
 import { unwrapUpdates } from './mtproto.js';
@@ -469,8 +469,9 @@ export class CallMachine {
     now: number,
   ): void {
     const version = call.protocol.libraryVersions[0];
-    // tdesktop `createAndStartController`: element 0 is the version to instantiate; an unknown one fails the call.
-    if (version === undefined || !this.opts.protocol.libraryVersions.includes(version) || signalingModeForVersion(version) === undefined) {
+    // tdesktop `createAndStartController`: element 0 is the version to instantiate; an unknown one
+    // fails the call. 9.0.0 is run even when we did not advertise it (official-clients.md §1).
+    if (!isAcceptableVersion(version, this.opts.protocol.libraryVersions)) {
       throw new CallSignalingError('UNSUPPORTED_VERSION', `the server chose library version ${version ?? '(none)'}, which is not supported`);
     }
     const { emoji, indices } = emojiFingerprint(key, callerGA);

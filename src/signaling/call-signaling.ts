@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { CallSignalingError, toError, type TgCallError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { safeEmit } from '../safe-emit.js';
+import { AMBIGUOUS_LIBRARY_VERSIONS } from '../crypto/signaling-versions.js';
 import type { CallMachine } from './call-machine.js';
 import type { CallDirection, CallEndInfo, CallReadyInfo, MachineOutput, SignalingState } from './call-types.js';
 import type { ApiNamespace, MtprotoClient } from './mtproto.js';
@@ -292,6 +293,7 @@ export class CallSignaling extends EventEmitter<CallSignalingEvents> {
         return;
       case 'ready':
         this.ready = out.info;
+        this.logReady(out.info);
         for (const w of this.readyWaiters.splice(0)) w.resolve(out.info);
         safeEmit(this, this.log, 'ready', out.info);
         this.flushInbox();
@@ -307,6 +309,16 @@ export class CallSignaling extends EventEmitter<CallSignalingEvents> {
         safeEmit(this, this.log, 'ended', out.info);
         this.guard(() => this.deps.onEnded(this));
         return;
+    }
+  }
+
+  /** Once per call, when the key is agreed: what the server chose. Nothing secret is logged. */
+  private logReady(info: CallReadyInfo): void {
+    if (AMBIGUOUS_LIBRARY_VERSIONS.includes(info.version)) {
+      this.log.warn('the server chose an ambiguous library version', {
+        version: info.version,
+        note: 'official builds read it differently (some: reflector transport without ICE/DTLS, or SCTP signaling); 8.0.0 is unambiguous',
+      });
     }
   }
 

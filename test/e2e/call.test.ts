@@ -27,7 +27,7 @@ describe('a call between two tgcall phones', () => {
     expect(outgoing.emoji?.emoji).toHaveLength(4);
     expect(outgoing.emoji?.emoji).toEqual(callee.emoji?.emoji);
     expect(outgoing.emoji?.keyFingerprint).toBe(callee.emoji?.keyFingerprint);
-    expect(outgoing.version).toBe('9.0.0');
+    expect(outgoing.version).toBe('8.0.0');
 
     void playTone(outgoing, 440, 3);
     void playTone(callee, 880, 3);

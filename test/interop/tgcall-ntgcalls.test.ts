@@ -77,7 +77,8 @@ interface ProtocolCase {
 
 const PROTOCOL_CASES: readonly ProtocolCase[] = [
   { ntgcalls: '2.2.5', version: '8.0.0', ntgVersions: ['8.0.0'] },
-  { ntgcalls: '3.0.5', version: '9.0.0', ntgVersions: ['9.0.0', '8.0.0'] },
+  // tgcall advertises 8.0.0 only by default; 9.0.0 is asked for here to keep it proven.
+  { ntgcalls: '3.0.5', version: '9.0.0', ntgVersions: ['9.0.0', '8.0.0'], tgcallVersions: ['9.0.0', '8.0.0'] },
   { ntgcalls: '3.0.5', version: '13.0.0', ntgVersions: ['13.0.0', '8.0.0'], tgcallVersions: ['13.0.0', '8.0.0'] },
 ];
 

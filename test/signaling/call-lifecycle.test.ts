@@ -5,8 +5,20 @@
 import { describe, expect, it } from 'vitest';
 import { keyFingerprint } from '../../src/crypto/fingerprint.js';
 import { FakeTelegram } from '../../src/fake/index.js';
+import type { Logger } from '../../src/logger.js';
 import { PhoneCalls, type SignalingState } from '../../src/signaling/index.js';
 import { ALICE, BOB, CAROL, connect, endedWith, nextIncoming, useSignalingWorld, waitFor, type Setup } from './helpers.js';
+
+function warningLogger(lines: string[]): Logger {
+  const logger: Logger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (message, fields) => lines.push(`${message} ${JSON.stringify(fields ?? {})}`),
+    error: () => undefined,
+    child: () => logger,
+  };
+  return logger;
+}
 
 // Every account stopped, the fake closed and no Timeout handle left after each test.
 const setup = useSignalingWorld();
@@ -44,8 +56,8 @@ describe('both roles', () => {
     expect(a.emoji).toEqual(b.emoji);
     expect(a.emojiIndices).toEqual(b.emojiIndices);
     expect(a.emoji).toHaveLength(4);
-    expect(a.version).toBe('9.0.0');
-    expect(b.version).toBe('9.0.0');
+    expect(a.version).toBe('8.0.0');
+    expect(b.version).toBe('8.0.0');
     expect([a.isOutgoing, b.isOutgoing]).toEqual([true, false]);
     expect([a.peerUserId, b.peerUserId]).toEqual([BOB, ALICE]);
     expect(a.callId).toBe(b.callId);
@@ -58,7 +70,7 @@ describe('both roles', () => {
     expect(outStates).toEqual(['waiting', 'ringing', 'exchanging-keys', 'ready']);
     expect(inStates).toEqual(['accepting', 'exchanging-keys', 'ready']);
     const server = s.tg.getCall(a.callId)!;
-    expect(server).toMatchObject({ state: 'active', version: '9.0.0', adminId: ALICE, participantId: BOB });
+    expect(server).toMatchObject({ state: 'active', version: '8.0.0', adminId: ALICE, participantId: BOB });
     expect(server.receiveDate).toBeTypeOf('number');
 
     s.clock.advance(7_000);
@@ -247,11 +259,37 @@ describe('missed and timeouts', () => {
 });
 
 describe('versions', () => {
-  it('the server picks the first of the caller’s versions the callee lists', async () => {
-    s = await setup({}, { bob: { libraryVersions: ['8.0.0'] } });
+  it('by default both sides advertise 8.0.0 only (official-clients.md §1), and the call runs on it', async () => {
+    s = await setup();
+    const advertised: unknown[] = [];
+    s.tg.hooks.request = ({ request }) => {
+      if (request.className === 'phone.RequestCall' || request.className === 'phone.AcceptCall' || request.className === 'phone.ConfirmCall') {
+        advertised.push((request.protocol as { libraryVersions: unknown }).libraryVersions);
+      }
+    };
     const { readyOut, readyIn, out, inc } = await connect(s);
-    expect(readyOut.version).toBe('8.0.0');
-    expect(readyIn.version).toBe('8.0.0');
+    expect(advertised).toEqual([['8.0.0'], ['8.0.0'], ['8.0.0']]);
+    expect([readyOut.version, readyIn.version]).toEqual(['8.0.0', '8.0.0']);
+    out.hangup();
+    await inc.whenEnded();
+  });
+
+  it('the server picks the first of the caller’s versions the callee lists', async () => {
+    s = await setup({}, { alice: { libraryVersions: ['13.0.0', '8.0.0'] }, bob: { libraryVersions: ['8.0.0', '13.0.0'] } });
+    const { readyOut, readyIn, out, inc } = await connect(s);
+    expect(readyOut.version).toBe('13.0.0');
+    expect(readyIn.version).toBe('13.0.0');
+    out.hangup();
+    await inc.whenEnded();
+  });
+
+  it('a server that puts the call on 9.0.0 unasked is followed, with one warning per side', async () => {
+    const warnings: string[] = [];
+    const logger = warningLogger(warnings);
+    s = await setup({ chooseVersion: () => '9.0.0' }, { alice: { logger }, bob: { logger } });
+    const { readyOut, readyIn, out, inc } = await connect(s);
+    expect([readyOut.version, readyIn.version]).toEqual(['9.0.0', '9.0.0']);
+    expect(warnings.filter((w) => w.includes('ambiguous library version') && w.includes('9.0.0'))).toHaveLength(2);
     out.hangup();
     await inc.whenEnded();
   });
