@@ -116,6 +116,11 @@ export type CallSignalingErrorCode =
   | 'INVALID_LIBRARY_VERSIONS'
   /** The server chose a library version we do not support (or `libraryVersions` lists an unknown one). */
   | 'UNSUPPORTED_VERSION'
+  /**
+   * The server's `custom_parameters` switch on something tgcall cannot do (`network_use_mtproto`);
+   * the message names the parameter. The call ends as soon as the key is agreed.
+   */
+  | 'UNSUPPORTED_CUSTOM_PARAMETER'
   | 'USER_NOT_RESOLVABLE'
   | TelegramRpcErrorCode
   | UnlistedRpcErrorCode;

@@ -6,7 +6,7 @@
  * call-crypto-and-signaling.md §5.1, §5.4, §6).
  */
 import type { TgCallError } from '../errors.js';
-import { signalingModeForVersion } from '../crypto/signaling-versions.js';
+import { signalingModeFor } from '../crypto/signaling-versions.js';
 
 export type CarrierKind = 'direct' | 'sctp';
 
@@ -48,11 +48,12 @@ export interface CarrierCallbacks {
 }
 
 /**
- * Which carrier a call uses: SCTP for V3 unless the server's `custom_parameters` carry
+ * Which carrier a call uses: SCTP for V3 (a V3 version, or any version with
+ * `network_kcp_experiment`) unless the server's `custom_parameters` carry
  * `"network_signaling_nosctp": true` (android-tgcalls `v2/CustomParameters.h`, §5.4).
  */
 export function carrierKindFor(version: string, customParameters: Readonly<Record<string, unknown>> | undefined): CarrierKind {
-  if (signalingModeForVersion(version) !== 'v3') return 'direct';
+  if (signalingModeFor(version, customParameters) !== 'v3') return 'direct';
   return customParameters?.network_signaling_nosctp === true ? 'direct' : 'sctp';
 }
 

@@ -6,6 +6,7 @@
  *
  * V2 (8/9): acked channel, direct carrier. V3 (12/13): raw channel with gzip (bounded inflate,
  * signaling-limits.ts), SCTP carrier (caller = SCTP client), or the direct carrier with `network_signaling_nosctp`.
+ * `network_kcp_experiment` makes any version V3 (`signalingModeFor`).
  */
 import { createSignalingChannel, SignalingChannelRunner, type SignalingChannelStats } from '../crypto/index.js';
 import type { TgCallError } from '../errors.js';
@@ -38,7 +39,7 @@ export class SignalingLink {
     const log = options.logger ?? silentLogger;
     const now = options.now ?? Date.now;
     // The channel bounds what it inflates and decodes itself (signaling-limits.ts).
-    const channel = createSignalingChannel(options.version, options.key, options.isOutgoing);
+    const channel = createSignalingChannel(options.version, options.key, options.isOutgoing, options.customParameters);
     const kind = carrierKindFor(options.version, options.customParameters);
     const onPacket = (packet: Uint8Array): void => this.runner.receive(packet);
     this.carrier =

@@ -54,8 +54,26 @@ export function signalingModeForVersion(version: string): SignalingMode | undefi
   }
 }
 
-export function createSignalingChannel(version: string, key: Uint8Array, isOutgoing: boolean): SignalingChannel {
+/**
+ * The framing a call runs: the version's, unless the server's `custom_parameters` carry
+ * `"network_kcp_experiment": true`, which makes the official Android engine run V3 whatever the
+ * version (android-tgcalls `v2/InstanceV2Impl.cpp` constructor @c84801762; like every
+ * `getCustomParameterBool` key only a JSON `true` counts, `v2/CustomParameters.h`). Its carrier is
+ * still SCTP unless `network_signaling_nosctp` (`start()`): the name is historical, no KCP is used.
+ */
+export function signalingModeFor(version: string, customParameters: Readonly<Record<string, unknown>> | undefined): SignalingMode | undefined {
   const mode = signalingModeForVersion(version);
+  if (mode !== undefined && customParameters?.['network_kcp_experiment'] === true) return 'v3';
+  return mode;
+}
+
+export function createSignalingChannel(
+  version: string,
+  key: Uint8Array,
+  isOutgoing: boolean,
+  customParameters?: Readonly<Record<string, unknown>>,
+): SignalingChannel {
+  const mode = signalingModeFor(version, customParameters);
   if (mode === 'acked') return new AckedSignalingChannel({ key, isOutgoing });
   if (mode === 'raw') return new RawSignalingChannel({ key, isOutgoing });
   if (mode === 'v3') return new RawSignalingChannel({ key, isOutgoing, compress: true, maxPacketSize: V3_MAX_PACKET_SIZE });

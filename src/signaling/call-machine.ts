@@ -16,6 +16,7 @@ import type { DhParams } from '../crypto/dh-config.js';
 import { emojiFingerprint, keyFingerprint } from '../crypto/fingerprint.js';
 import { isAcceptableVersion } from '../crypto/signaling-versions.js';
 import type { CallTimeouts } from './call-timeouts.js';
+import { unsupportedCustomParameter } from './custom-parameters.js';
 import type { DhConfigCache } from './dh-config-cache.js';
 import { unwrapUpdates } from './mtproto.js';
 import {
@@ -474,8 +475,18 @@ export class CallMachine {
     if (!isAcceptableVersion(version, this.opts.protocol.libraryVersions)) {
       throw new CallSignalingError('UNSUPPORTED_VERSION', `the server chose library version ${version ?? '(none)'}, which is not supported`);
     }
-    const { emoji, indices } = emojiFingerprint(key, callerGA);
     const json = call.customParameters;
+    const customParameters = parseJsonObject(json);
+    // A flag the WebRTC stack cannot honour: end now with a reason that names it, rather than
+    // after a connect timeout (custom-parameters.ts).
+    const unsupported = unsupportedCustomParameter(customParameters);
+    if (unsupported) {
+      throw new CallSignalingError(
+        'UNSUPPORTED_CUSTOM_PARAMETER',
+        `the server set custom parameter ${unsupported.name}, which tgcall does not support: ${unsupported.reason}`,
+      );
+    }
+    const { emoji, indices } = emojiFingerprint(key, callerGA);
     this.video ||= call.video;
     this.readyAt = now;
     this.setState('ready');
@@ -495,7 +506,7 @@ export class CallMachine {
         protocol: call.protocol,
         connections: call.connections,
         p2pAllowed: call.p2pAllowed,
-        customParameters: parseJsonObject(json),
+        customParameters,
         customParametersJson: json,
         video: this.video,
       },

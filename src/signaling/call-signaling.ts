@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { safeEmit } from '../safe-emit.js';
 import { AMBIGUOUS_LIBRARY_VERSIONS } from '../crypto/signaling-versions.js';
 import type { CallMachine } from './call-machine.js';
+import { customParametersForLog } from './custom-parameters.js';
 import type { CallDirection, CallEndInfo, CallReadyInfo, MachineOutput, SignalingState } from './call-types.js';
 import type { ApiNamespace, MtprotoClient } from './mtproto.js';
 import { decodeBool, type DiscardReason, type PhoneCallRecord } from './phone-call-record.js';
@@ -314,6 +315,12 @@ export class CallSignaling extends EventEmitter<CallSignalingEvents> {
 
   /** Once per call, when the key is agreed: what the server chose. Nothing secret is logged. */
   private logReady(info: CallReadyInfo): void {
+    this.log.info('call ready', {
+      version: info.version,
+      p2pAllowed: info.p2pAllowed,
+      connections: info.connections.length,
+      customParameters: customParametersForLog(info.customParametersJson) ?? null,
+    });
     if (AMBIGUOUS_LIBRARY_VERSIONS.includes(info.version)) {
       this.log.warn('the server chose an ambiguous library version', {
         version: info.version,

@@ -18,6 +18,7 @@ export type {
   SignalingState,
 } from './call-types.js';
 export { DEFAULT_CALL_TIMEOUTS, resolveCallTimeouts } from './call-timeouts.js';
+export { customParameterFlag, unsupportedCustomParameter } from './custom-parameters.js';
 export type { CallTimeouts } from './call-timeouts.js';
 export { DhConfigCache, DH_RANDOM_LENGTH, type FreshDhConfig } from './dh-config-cache.js';
 export { GramJsMtproto, gramJsMtproto } from './gramjs-mtproto.js';

@@ -12,6 +12,7 @@ import {
   MAX_INFLATED_PAYLOAD,
   PacketCipher,
   RawSignalingChannel,
+  signalingModeFor,
   signalingModeForVersion,
   validateLibraryVersions,
   writeUint32BE,
@@ -112,6 +113,16 @@ describe('versions', () => {
     expect(carrierKindFor('13.0.0', { network_signaling_nosctp: true })).toBe('direct');
     expect(carrierKindFor('13.0.0', { network_signaling_nosctp: 'true' })).toBe('sctp');
     expect(carrierKindFor('9.0.0', undefined)).toBe('direct');
+  });
+
+  it('network_kcp_experiment: true makes any version V3 (android-tgcalls InstanceV2Impl), only as a JSON true', () => {
+    expect(signalingModeFor('8.0.0', { network_kcp_experiment: true })).toBe('v3');
+    expect(signalingModeFor('9.0.0', { network_kcp_experiment: true })).toBe('v3');
+    expect(signalingModeFor('8.0.0', { network_kcp_experiment: 'true' })).toBe('acked');
+    expect(signalingModeFor('8.0.0', { network_kcp_experiment: 1 })).toBe('acked');
+    expect(signalingModeFor('11.0.0', { network_kcp_experiment: true })).toBeUndefined();
+    expect(carrierKindFor('8.0.0', { network_kcp_experiment: true })).toBe('sctp');
+    expect(carrierKindFor('8.0.0', { network_kcp_experiment: true, network_signaling_nosctp: true })).toBe('direct');
   });
 
   it('validates a libraryVersions option with typed errors', () => {

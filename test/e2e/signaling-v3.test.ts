@@ -81,6 +81,19 @@ describe('signaling V3 between two tgcall phones', () => {
     await hangUp(outgoing, incoming);
   });
 
+  it('network_kcp_experiment on an 8.0.0 call: both sides run V3 over SCTP (the Android engine does), tones both ways', async () => {
+    p = await phones({ customParameters: { network_kcp_experiment: true } });
+    const { outgoing, incoming } = await connectCall(p.alice, p.bob, BOB);
+    expect(outgoing.version).toBe('8.0.0');
+    await tonesBothWays(outgoing, incoming);
+    for (const call of [outgoing, incoming]) {
+      const connection = call.getStats().connection!;
+      expect(connection.signalingCarrier.kind).toBe('sctp');
+      expect(connection.signalingChannel.messagesDelivered).toBeGreaterThanOrEqual(3);
+    }
+    await hangUp(outgoing, incoming);
+  });
+
   it('custom parameters per call: nosctp for one call, SCTP for the next', async () => {
     let n = 0;
     const seen = new Map<bigint, boolean>();
