@@ -76,6 +76,7 @@ export interface CallRuntimeOptions {
   readonly iceServers?: ConstructorParameters<typeof CallSession>[0]['iceServers'];
   readonly bindAddress?: string;
   readonly portRange?: { readonly begin: number; readonly end: number };
+  /** Overrides the call's own connect timeout (`signaling.timeouts.connectMs`). */
   readonly connectTimeoutMs?: number;
   /** Relays only (TURN, Telegram reflectors) even when the call allows p2p. */
   readonly relayOnly?: boolean;
@@ -341,7 +342,7 @@ export class Call extends EventEmitter<CallEvents> {
         ...(this.runtime.iceServers ? { iceServers: this.runtime.iceServers } : {}),
         ...(this.runtime.bindAddress !== undefined ? { bindAddress: this.runtime.bindAddress } : {}),
         ...(this.runtime.portRange ? { portRange: this.runtime.portRange } : {}),
-        ...(this.runtime.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.runtime.connectTimeoutMs } : {}),
+        ...connectTimeout(this.runtime.connectTimeoutMs ?? this.signaling.timeouts.connectMs),
         ...(this.runtime.relayOnly ? { relayOnly: true } : {}),
       });
       this.session = session;
@@ -391,6 +392,11 @@ export class Call extends EventEmitter<CallEvents> {
     this.currentState = state;
     safeEmit(this, this.log, 'state', state);
   }
+}
+
+/** The transport's connect timeout: the call's (0 means none here: the transport keeps its own). */
+function connectTimeout(ms: number): { connectTimeoutMs?: number } {
+  return ms > 0 ? { connectTimeoutMs: ms } : {};
 }
 
 function mapSignalingState(state: CallSignaling['state']): CallState | undefined {

@@ -67,10 +67,13 @@ export interface TelegramCallsOptions {
    */
   readonly portRange?: { readonly begin: number; readonly end: number };
   /**
-   * Timeouts in ms: `ringMs` (unanswered call, default 90 s), `receiveMs` (no answer from the
-   * other phone or server, default 20 s), `connectMs` (key exchange done to media connected,
-   * default 20 s). Each a whole number of ms in 1..24 h (`INVALID_OPTION` otherwise); `receiveMs`
-   * also bounds the wait for our user id at `start()` (`START_TIMEOUT`) and for the DH config.
+   * Timeouts in ms: `ringMs` (unanswered call), `receiveMs` (no answer from the other phone or
+   * server), `connectMs` (key exchange done to media connected). Each one given here wins; the
+   * others come from the server (`help.getConfig`: `call_ring_timeout_ms`,
+   * `call_receive_timeout_ms`, `call_connect_timeout_ms`, read once and cached), and when the
+   * server does not answer within a second, from the defaults 90 s / 20 s / 20 s. Each a whole
+   * number of ms in 1..24 h (`INVALID_OPTION` otherwise); `receiveMs` also bounds the wait for our
+   * user id at `start()` (`START_TIMEOUT`) and for the DH config.
    */
   readonly timeouts?: { readonly ringMs?: number; readonly receiveMs?: number; readonly connectMs?: number };
   /** Audio settings: `channels` (1 default, or 2), `bitrate` (32000), `fec`, `dtx`, `complexity`, jitter buffer. */
@@ -100,6 +103,7 @@ export interface TelegramCallsEvents {
 }
 
 const DEFAULT_CONNECT_MS = 20_000;
+const CONNECT_BACKSTOP_MS = 5_000;
 
 export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
   private readonly phone: PhoneCalls;
@@ -135,23 +139,25 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
       }
     }
     this.maxConcurrentCalls = maxConcurrentCalls;
-    const connectMs = timeouts.connectMs ?? DEFAULT_CONNECT_MS;
     this.phone = new PhoneCalls({
       mtproto: this.mtproto,
       logger: this.log.child('signaling'),
       timeouts: {
         ...(timeouts.ringMs !== undefined ? { ringMs: timeouts.ringMs } : {}),
         ...(timeouts.receiveMs !== undefined ? { receiveMs: timeouts.receiveMs } : {}),
-        // the transport's own timeout ends the call first; this is the backstop
-        connectMs: connectMs + 5_000,
+        ...(timeouts.connectMs !== undefined ? { connectMs: timeouts.connectMs } : {}),
       },
+      // InstanceV2's fixed connection timeout (official-clients.md §3) when the server says nothing.
+      fallbackTimeouts: { connectMs: DEFAULT_CONNECT_MS },
+      // The transport (given connectMs as is) ends the call first with its precise reason; the
+      // signaling machine's deadline is the backstop.
+      connectBackstopMs: CONNECT_BACKSTOP_MS,
       maxConcurrentCalls,
       ...(options.libraryVersions !== undefined ? { libraryVersions: options.libraryVersions } : {}),
     });
     this.runtime = {
       logger: this.log,
       audio: options.audio ?? {},
-      connectTimeoutMs: connectMs,
       ...(options.iceServers ? { iceServers: options.iceServers } : {}),
       ...(bindAddress !== undefined ? { bindAddress } : {}),
       ...(portRange ? { portRange } : {}),

@@ -52,6 +52,16 @@ import { SeededRandom } from './seeded-random.js';
 import { SignalingRelay, type SignalingRelayOptions, type SignalingRelayStats } from './signaling-relay.js';
 import { TimerSet } from './timer-set.js';
 import { roundTrip } from './tl-round-trip.js';
+import { configView, type FakeCallConfig } from './tl-views.js';
+
+/** What a production `help.getConfig` carries for calls (config dumps of Telegram clients). */
+const DEFAULT_CALL_CONFIG: FakeCallConfig = Object.freeze({
+  callReceiveTimeoutMs: 20_000,
+  callRingTimeoutMs: 90_000,
+  callConnectTimeoutMs: 30_000,
+  callPacketTimeoutMs: 10_000,
+  expiresInSeconds: 3_600,
+});
 
 export type FakeCustomParameters = string | Readonly<Record<string, unknown>>;
 
@@ -122,6 +132,12 @@ export interface FakeTelegramOptions {
   /** need_rating on discarded calls; default: true when the call had become active. */
   readonly needRating?: boolean;
   readonly needDebug?: boolean;
+  /**
+   * The call timeouts `help.getConfig` answers with (defaults: a production config's 20 000 /
+   * 90 000 / 30 000 / 10 000 ms, valid an hour); `false`: help.getConfig fails like an
+   * unreachable DC. Change them later with `setConfig`.
+   */
+  readonly config?: Partial<FakeCallConfig> | false;
   /** Loss / delay / duplication / reordering of relayed signaling data. */
   readonly signaling?: SignalingRelayOptions;
   /** How updates are wrapped on delivery. Default 'none' (single updates, as GramJS's Raw handler sees them). */
@@ -191,8 +207,10 @@ export class FakeTelegram implements FakeServerPort {
   private readonly reflectorStarting: Promise<void>;
   private reflectorError: Error | undefined;
   private closing: Promise<void> | undefined;
+  private callConfig: FakeCallConfig | false;
 
   constructor(private readonly options: FakeTelegramOptions = {}) {
+    this.callConfig = options.config === false ? false : { ...DEFAULT_CALL_CONFIG, ...options.config };
     this.random = new SeededRandom(options.seed ?? 1);
     this.relay = new SignalingRelay(options.signaling ?? {}, new SeededRandom((options.seed ?? 1) ^ 0x5eed), this.timers);
     this.logger = options.logger ?? silentLogger;
@@ -263,6 +281,11 @@ export class FakeTelegram implements FakeServerPort {
       if (match) return { userId: user.id, accessHash: user.accessHash };
     }
     return undefined;
+  }
+
+  /** Changes what later help.getConfig requests answer (`false`: they fail). */
+  setConfig(config: Partial<FakeCallConfig> | false): void {
+    this.callConfig = config === false ? false : { ...DEFAULT_CALL_CONFIG, ...config };
   }
 
   /** Models the callee's privacy setting: phone.requestCall fails with USER_PRIVACY_RESTRICTED. */
@@ -338,12 +361,17 @@ export class FakeTelegram implements FakeServerPort {
       failure.remaining--;
       throw failure.error();
     }
-    let result = this.phone.process(from, req);
+    let result = req.className === 'help.GetConfig' ? this.config() : this.phone.process(from, req);
     if (this.hooks.result) result = this.hooks.result({ from, request: req, result });
     const wire = roundTrip(result);
     // The answer travels back while the updates the request caused are already on their way.
     await this.resultDelay();
     return wire;
+  }
+
+  private config(): Api.Config {
+    if (this.callConfig === false) throw fakeRpcError('CONNECTION_NOT_INITED', 400);
+    return configView(this.callConfig, this.nowSeconds());
   }
 
   private resolveEntities(request: Api.AnyRequest): Api.AnyRequest {

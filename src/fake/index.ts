@@ -41,6 +41,7 @@ export type {
   FakeTelegramHooks,
   FakeTelegramOptions,
 } from './fake-telegram.js';
+export type { FakeCallConfig } from './tl-views.js';
 export { FakeClient } from './fake-client.js';
 export { FakeReflector } from './fake-reflector.js';
 export type { FakeReflectorCounters, FakeReflectorOptions } from './fake-reflector.js';

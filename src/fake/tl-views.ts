@@ -138,3 +138,53 @@ export function reasonObject(reason: DiscardReason): Api.TypePhoneCallDiscardRea
       return new Api.PhoneCallDiscardReasonHangup();
   }
 }
+
+/** The call timeouts of `help.getConfig`, in ms (`call_*_timeout_ms`). */
+export interface FakeCallConfig {
+  readonly callReceiveTimeoutMs: number;
+  readonly callRingTimeoutMs: number;
+  readonly callConnectTimeoutMs: number;
+  readonly callPacketTimeoutMs: number;
+  /** How long the config stays valid (`expires` = now + this), seconds. */
+  readonly expiresInSeconds: number;
+}
+
+/**
+ * `help.getConfig`'s answer: the call timeouts as given, the other fields with the values a
+ * production config dump carries (they are not read by tgcall).
+ */
+export function configView(c: FakeCallConfig, nowSeconds: number): Api.Config {
+  return new Api.Config({
+    date: nowSeconds,
+    expires: nowSeconds + c.expiresInSeconds,
+    testMode: false,
+    thisDc: 2,
+    dcOptions: [],
+    dcTxtDomainName: '_',
+    chatSizeMax: 200,
+    megagroupSizeMax: 200_000,
+    forwardedCountMax: 100,
+    onlineUpdatePeriodMs: 210_000,
+    offlineBlurTimeoutMs: 5_000,
+    offlineIdleTimeoutMs: 30_000,
+    onlineCloudTimeoutMs: 300_000,
+    notifyCloudDelayMs: 30_000,
+    notifyDefaultDelayMs: 1_500,
+    pushChatPeriodMs: 60_000,
+    pushChatLimit: 2,
+    editTimeLimit: 172_800,
+    revokeTimeLimit: 2_147_483_647,
+    revokePmTimeLimit: 2_147_483_647,
+    ratingEDecay: 2_419_200,
+    stickersRecentLimit: 200,
+    channelsReadMediaPeriod: 604_800,
+    callReceiveTimeoutMs: c.callReceiveTimeoutMs,
+    callRingTimeoutMs: c.callRingTimeoutMs,
+    callConnectTimeoutMs: c.callConnectTimeoutMs,
+    callPacketTimeoutMs: c.callPacketTimeoutMs,
+    meUrlPrefix: 'https://t.me/',
+    captionLengthMax: 1_024,
+    messageLengthMax: 4_096,
+    webfileDcId: 4,
+  });
+}

@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { safeEmit } from '../safe-emit.js';
 import { AMBIGUOUS_LIBRARY_VERSIONS } from '../crypto/signaling-versions.js';
 import type { CallMachine } from './call-machine.js';
+import type { CallTimeouts } from './call-timeouts.js';
 import { customParametersForLog } from './custom-parameters.js';
 import type { CallDirection, CallEndInfo, CallReadyInfo, MachineOutput, SignalingState } from './call-types.js';
 import type { ApiNamespace, MtprotoClient } from './mtproto.js';
@@ -48,6 +49,8 @@ export interface CallSignalingStats {
 /** @internal wiring between a call and its `PhoneCalls` owner. */
 export interface CallSignalingDeps {
   readonly machine: CallMachine;
+  /** This call's deadlines (explicit, else the server's, else the defaults), before any backstop. */
+  readonly timeouts: CallTimeouts;
   readonly mtproto: MtprotoClient;
   readonly api: ApiNamespace;
   readonly logger: Logger;
@@ -115,6 +118,11 @@ export class CallSignaling extends EventEmitter<CallSignalingEvents> {
 
   get peerUserId(): bigint {
     return this.machine.peerId;
+  }
+
+  /** This call's deadlines, fixed when it was placed or rang: explicit options, else the server's, else the defaults. */
+  get timeouts(): CallTimeouts {
+    return this.deps.timeouts;
   }
 
   /** Set once the call is ready. */

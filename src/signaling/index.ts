@@ -19,6 +19,8 @@ export type {
 } from './call-types.js';
 export { DEFAULT_CALL_TIMEOUTS, resolveCallTimeouts } from './call-timeouts.js';
 export { customParameterFlag, unsupportedCustomParameter } from './custom-parameters.js';
+export { ServerCallConfig, decodeServerCallTimeouts } from './server-call-config.js';
+export type { ServerCallTimeouts, ServerCallConfigStats } from './server-call-config.js';
 export type { CallTimeouts } from './call-timeouts.js';
 export { DhConfigCache, DH_RANDOM_LENGTH, type FreshDhConfig } from './dh-config-cache.js';
 export { GramJsMtproto, gramJsMtproto } from './gramjs-mtproto.js';

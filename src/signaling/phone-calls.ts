@@ -17,6 +17,7 @@ import type { CallDirection } from './call-types.js';
 import { CallSignaling, IncomingCallSignaling, OutgoingCallSignaling } from './call-signaling.js';
 import { DEFAULT_CALL_TIMEOUTS, resolveCallTimeouts, type CallTimeouts } from './call-timeouts.js';
 import { DhConfigCache } from './dh-config-cache.js';
+import { ServerCallConfig, type ServerCallTimeouts } from './server-call-config.js';
 import { unwrapUpdates, type ApiNamespace, type MtprotoClient } from './mtproto.js';
 import { decodePhoneUpdate, type CallProtocolRecord, type PhoneCallRecord, type PhoneUpdate } from './phone-call-record.js';
 import { buildRequest } from './request-builder.js';
@@ -30,7 +31,21 @@ export const CALL_MAX_LAYER = 92;
 export interface PhoneCallsOptions {
   readonly mtproto: MtprotoClient;
   readonly logger?: Logger;
+  /** Explicit deadlines: they win over the server's (`help.getConfig`) and the defaults. */
   readonly timeouts?: Partial<CallTimeouts>;
+  /** Deadlines used when neither `timeouts` nor the server give one. Default `DEFAULT_CALL_TIMEOUTS`. */
+  readonly fallbackTimeouts?: Partial<CallTimeouts>;
+  /**
+   * Read the call timeouts from `help.getConfig` (cached per account, server-call-config.ts).
+   * Default true. `waitMs`: longest an outgoing call waits for it (default 1 000).
+   */
+  readonly serverConfig?: boolean | { readonly waitMs?: number };
+  /**
+   * Added to the connect deadline of the signaling machine only, so the layer that owns the
+   * connection (the transport, given `timeouts.connectMs` as is) ends the call first with its
+   * more precise reason. Default 0.
+   */
+  readonly connectBackstopMs?: number;
   /** Advertised `library_versions`, preferred first. Default `SUPPORTED_LIBRARY_VERSIONS`; see `KNOWN_LIBRARY_VERSIONS`. */
   readonly libraryVersions?: readonly string[];
   /** Calls that may be active at once; one more incoming call is discarded with `busy`. Default 1. */
@@ -72,13 +87,18 @@ interface HeldUpdate {
 }
 
 const HELD_LIMIT = 64;
+const SERVER_CONFIG_WAIT_MS = 1_000;
+const SERVER_CONFIG_RETRY_MS = 60_000;
 const HELD_TTL_MS = 30_000;
 const RECENT_LIMIT = 64;
 const REQUESTED_DATE_SLACK_MS = 1_000;
 
 export class PhoneCalls extends EventEmitter<PhoneCallsEvents> {
   private readonly counters: PhoneCallsStats = { unknownCallUpdates: 0, malformedUpdates: 0, ignoredIncoming: 0, busyRejected: 0, rejectedIncoming: 0 };
-  readonly timeouts: CallTimeouts;
+  private readonly explicitTimeouts: Partial<CallTimeouts>;
+  private readonly fallbackTimeouts: CallTimeouts;
+  private readonly serverConfig: ServerCallConfig | undefined;
+  private readonly connectBackstopMs: number;
 
   private readonly mtproto: MtprotoClient;
   private readonly api: ApiNamespace;
@@ -102,7 +122,22 @@ export class PhoneCalls extends EventEmitter<PhoneCallsEvents> {
     this.mtproto = options.mtproto;
     this.api = options.mtproto.api ?? Api;
     this.logger = options.logger ?? silentLogger;
-    this.timeouts = resolveCallTimeouts(options.timeouts);
+    // Checked here (RangeError) so a bad option fails at construction, not at the first call.
+    resolveCallTimeouts(options.timeouts);
+    this.explicitTimeouts = { ...options.timeouts };
+    this.fallbackTimeouts = resolveCallTimeouts(options.fallbackTimeouts);
+    this.connectBackstopMs = options.connectBackstopMs ?? 0;
+    const server = options.serverConfig ?? true;
+    this.serverConfig =
+      server === false
+        ? undefined
+        : new ServerCallConfig({
+            fetch: () => this.mtproto.invoke(new this.api.help.GetConfig()),
+            now: options.now ?? Date.now,
+            logger: this.logger,
+            waitMs: (typeof server === 'object' ? server.waitMs : undefined) ?? SERVER_CONFIG_WAIT_MS,
+            retryMs: SERVER_CONFIG_RETRY_MS,
+          });
     // Typed error (INVALID_LIBRARY_VERSIONS / UNSUPPORTED_VERSION) for an empty or unknown list.
     const versions = validateLibraryVersions(options.libraryVersions ?? SUPPORTED_LIBRARY_VERSIONS);
     this.protocol = { udpP2p: true, udpReflector: true, minLayer: CALL_MIN_LAYER, maxLayer: CALL_MAX_LAYER, libraryVersions: [...versions] };
@@ -120,6 +155,28 @@ export class PhoneCalls extends EventEmitter<PhoneCallsEvents> {
 
   get userId(): bigint | undefined {
     return this.selfId;
+  }
+
+  /**
+   * The deadlines a call placed or received now gets: `timeouts`, else the server's
+   * (help.getConfig, once known), else `fallbackTimeouts`.
+   */
+  get timeouts(): CallTimeouts {
+    const server = this.serverConfig?.current;
+    const fromServer: Partial<CallTimeouts> = server
+      ? {
+          ...(server.receiveMs !== undefined ? { receiveMs: server.receiveMs } : {}),
+          ...(server.ringMs !== undefined ? { ringMs: server.ringMs } : {}),
+          ...(server.connectMs !== undefined ? { connectMs: server.connectMs } : {}),
+        }
+      : {};
+    const pick = (key: keyof CallTimeouts): number => this.explicitTimeouts[key] ?? fromServer[key] ?? this.fallbackTimeouts[key];
+    return { receiveMs: pick('receiveMs'), ringMs: pick('ringMs'), connectMs: pick('connectMs'), hangupMs: pick('hangupMs') };
+  }
+
+  /** What help.getConfig said (undefined before it answered, or when it failed or is off). */
+  get serverTimeouts(): ServerCallTimeouts | undefined {
+    return this.serverConfig?.current;
   }
 
   getStats(): PhoneCallsStats {
@@ -154,6 +211,8 @@ export class PhoneCalls extends EventEmitter<PhoneCallsEvents> {
       clearTimeout(timer);
     }
     this.unsubscribe = this.mtproto.onUpdate((update) => this.onUpdate(update));
+    // In the background: an incoming call uses what is known when it rings.
+    this.serverConfig?.refresh();
   }
 
   /** Hangs up every active call, waits (bounded by the hang-up timeout) for them to end, unsubscribes. */
@@ -171,8 +230,12 @@ export class PhoneCalls extends EventEmitter<PhoneCallsEvents> {
   async call(userId: bigint, options: PlaceCallOptions = {}): Promise<OutgoingCallSignaling> {
     await this.start();
     if (this.active.size >= this.maxConcurrent) throw new CallSignalingError('ALREADY_IN_CALL', 'another call is in progress');
-    const machine = this.newMachine('outgoing', userId, options.accessHash);
-    const call = new OutgoingCallSignaling(this.callDeps(machine));
+    // Bounded: a slow or failing help.getConfig leaves the fallback deadlines.
+    await this.serverConfig?.settle();
+    if (this.active.size >= this.maxConcurrent) throw new CallSignalingError('ALREADY_IN_CALL', 'another call is in progress');
+    const timeouts = this.timeouts;
+    const machine = this.newMachine('outgoing', userId, options.accessHash, timeouts);
+    const call = new OutgoingCallSignaling(this.callDeps(machine, timeouts));
     this.active.add(call);
     call._run((m, now) => m.startOutgoing(now));
     return call;
@@ -254,8 +317,10 @@ export class PhoneCalls extends EventEmitter<PhoneCallsEvents> {
         .catch((err: unknown) => this.logger.warn('busy discard failed', { error: toError(err).message }));
       return;
     }
-    const machine = this.newMachine('incoming', call.adminId, undefined);
-    const incoming = new IncomingCallSignaling(this.callDeps(machine));
+    this.serverConfig?.refresh();
+    const timeouts = this.timeouts;
+    const machine = this.newMachine('incoming', call.adminId, undefined, timeouts);
+    const incoming = new IncomingCallSignaling(this.callDeps(machine, timeouts));
     this.active.add(incoming);
     incoming._run((m, t) => m.startIncoming(call, t));
     if (incoming.state === 'ringing') {
@@ -295,23 +360,24 @@ export class PhoneCalls extends EventEmitter<PhoneCallsEvents> {
     if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value!);
   }
 
-  private newMachine(direction: CallDirection, peerId: bigint, peerAccessHash: bigint | undefined): CallMachine {
+  private newMachine(direction: CallDirection, peerId: bigint, peerAccessHash: bigint | undefined, timeouts: CallTimeouts): CallMachine {
     if (this.selfId === undefined) throw new CallSignalingError('NOT_STARTED', 'PhoneCalls.start() has not completed');
     return new CallMachine({
       direction,
       selfId: this.selfId,
       peerId,
       ...(peerAccessHash === undefined ? {} : { peerAccessHash }),
-      timeouts: this.timeouts,
+      timeouts: { ...timeouts, connectMs: timeouts.connectMs > 0 ? timeouts.connectMs + this.connectBackstopMs : 0 },
       dhCache: this.dhCache,
       protocol: this.protocol,
       randomBytes: this.randomBytes,
     });
   }
 
-  private callDeps(machine: CallMachine): ConstructorParameters<typeof CallSignaling>[0] {
+  private callDeps(machine: CallMachine, timeouts: CallTimeouts): ConstructorParameters<typeof CallSignaling>[0] {
     return {
       machine,
+      timeouts,
       mtproto: this.mtproto,
       api: this.api,
       logger: this.logger.child(`call`),

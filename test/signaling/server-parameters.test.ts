@@ -1,10 +1,12 @@
 /**
  * What the server attaches to a call and the client must act on, through the fake Telegram:
- * `custom_parameters` (logged; `network_use_mtproto` refused at once).
+ * `custom_parameters` (logged; `network_use_mtproto` refused at once), the call timeouts of
+ * help.getConfig (cached per account, bounded wait, explicit options win).
  */
 import { describe, expect, it } from 'vitest';
+import { FakeTelegram, type FakeClient } from '../../src/fake/index.js';
 import type { Logger } from '../../src/logger.js';
-import type { SignalingState } from '../../src/signaling/index.js';
+import { DEFAULT_CALL_TIMEOUTS, PhoneCalls, type MtprotoClient, type SignalingState } from '../../src/signaling/index.js';
 import { ALICE, BOB, connect, endedWith, nextIncoming, useSignalingWorld, type Setup } from './helpers.js';
 
 const setup = useSignalingWorld();
@@ -67,6 +69,93 @@ describe('custom_parameters', () => {
       expect(readyIn.version).toBe('8.0.0');
       out.hangup();
       await inc.whenEnded();
+    }
+  });
+});
+
+describe('call timeouts from help.getConfig', () => {
+  it('are read once per account at start and used by calls placed and received; explicit options win', async () => {
+    s = await setup({ config: { callRingTimeoutMs: 150, callReceiveTimeoutMs: 7_000, callConnectTimeoutMs: 9_000 } }, { alice: { timeouts: { receiveMs: 12_000 } } });
+    const incoming = nextIncoming(s.bob);
+    const out = await s.alice.call(BOB);
+    const inc = await incoming;
+    expect(out.timeouts).toMatchObject({ ringMs: 150, receiveMs: 12_000, connectMs: 9_000 });
+    expect(inc.timeouts).toMatchObject({ ringMs: 150, receiveMs: 7_000, connectMs: 9_000 });
+    expect(s.bob.serverTimeouts).toEqual({ ringMs: 150, receiveMs: 7_000, connectMs: 9_000, packetMs: 10_000 });
+    // The server's 150 ms ring timeout ends the unanswered call.
+    const [endIn, endOut] = await Promise.all([inc.whenEnded(), out.whenEnded()]);
+    endedWith(endIn, { reason: 'missed', code: 'RING_TIMEOUT' });
+    expect(endIn.error?.message).toContain('150 ms');
+    expect(endOut.reason).toBe('missed');
+    // A second call asks nothing more: cached until `expires`.
+    const second = nextIncoming(s.bob);
+    const again = await s.alice.call(BOB);
+    const inc2 = await second;
+    again.hangup();
+    await inc2.whenEnded();
+    const fetches = s.tg.requestLog.filter((r) => r.method === 'help.GetConfig');
+    expect(fetches.map((r) => r.from).sort()).toEqual([ALICE, BOB]);
+  });
+
+  it('a failing help.getConfig leaves the defaults, and is not asked again before a minute has passed', async () => {
+    s = await setup({ config: false });
+    const { out, inc } = await connect(s);
+    expect(out.timeouts).toEqual(DEFAULT_CALL_TIMEOUTS);
+    expect(inc.timeouts).toEqual(DEFAULT_CALL_TIMEOUTS);
+    out.hangup();
+    await inc.whenEnded();
+    const asked = (): number => s!.tg.requestLog.filter((r) => r.method === 'help.GetConfig' && r.from === ALICE).length;
+    expect(asked()).toBe(1);
+    s.tg.setConfig({ callRingTimeoutMs: 45_000 });
+    await connect(s).then(async ({ out: o, inc: i }) => {
+      o.hangup();
+      await i.whenEnded();
+    });
+    expect(asked()).toBe(1);
+    s.clock.advance(61_000);
+    const { out: later, inc: laterIn } = await connect(s);
+    expect(asked()).toBe(2);
+    expect(later.timeouts.ringMs).toBe(45_000);
+    later.hangup();
+    await laterIn.whenEnded();
+  });
+
+  it('an expired config is fetched again: new values reach the next call', async () => {
+    s = await setup({ config: { callRingTimeoutMs: 600_000, expiresInSeconds: 60 } });
+    const first = await connect(s);
+    expect(first.out.timeouts.ringMs).toBe(600_000);
+    first.out.hangup();
+    await first.inc.whenEnded();
+    s.tg.setConfig({ callRingTimeoutMs: 700_000 });
+    s.clock.advance(61_000);
+    const second = await connect(s);
+    expect(second.out.timeouts.ringMs).toBe(700_000);
+    second.out.hangup();
+    await second.inc.whenEnded();
+  });
+
+  it('a help.getConfig that never answers delays an outgoing call by at most waitMs; the call runs on the defaults', async () => {
+    const tg = new FakeTelegram({ seed: 3 });
+    const silent = (client: FakeClient): MtprotoClient => ({
+      invoke: (request) => ((request as { className?: string }).className === 'help.GetConfig' ? new Promise(() => undefined) : client.invoke(request)),
+      onUpdate: (listener) => client.onUpdate(listener),
+      getSelfUserId: () => client.getSelfUserId(),
+    });
+    const alice = new PhoneCalls({ mtproto: silent(tg.createClient(ALICE, 'alice')), serverConfig: { waitMs: 20 } });
+    const bob = new PhoneCalls({ mtproto: silent(tg.createClient(BOB, 'bob')), serverConfig: { waitMs: 20 } });
+    try {
+      await Promise.all([alice.start(), bob.start()]);
+      const incoming = nextIncoming(bob);
+      const out = await alice.call(BOB);
+      const inc = await incoming;
+      expect(out.timeouts).toEqual(DEFAULT_CALL_TIMEOUTS);
+      inc.accept();
+      await Promise.all([out.whenReady(), inc.whenReady()]);
+      out.hangup();
+      await inc.whenEnded();
+    } finally {
+      await Promise.all([alice.stop(), bob.stop()]);
+      tg.close();
     }
   });
 });
