@@ -283,6 +283,15 @@ export class FakeTelegram implements FakeServerPort {
     return undefined;
   }
 
+  /**
+   * Ends a call the way the server does when one side moves it into a group call: both sides get
+   * phoneCallDiscarded with reason phoneCallDiscardReasonMigrateConferenceCall{slug}. False when
+   * the call is unknown or already over.
+   */
+  migrateCall(callId: bigint, slug: string): boolean {
+    return this.phone.migrate(callId, slug);
+  }
+
   /** Changes what later help.getConfig requests answer (`false`: they fail). */
   setConfig(config: Partial<FakeCallConfig> | false): void {
     this.callConfig = config === false ? false : { ...DEFAULT_CALL_CONFIG, ...config };

@@ -90,6 +90,8 @@ export interface ServerCall {
   discardReason: DiscardReason | undefined;
   discardedBy: bigint | undefined;
   duration: number | undefined;
+  /** `migrate`: the conference link slug sent with the reason. */
+  migrationSlug: string | undefined;
   needRating: boolean;
   needDebug: boolean;
   sentByAdmin: number;
@@ -146,6 +148,20 @@ export class PhoneService {
   /** Forgets the ring timeouts' cancel handles once the fake has released their timers. */
   close(): void {
     for (const c of this.calls.values()) c.cancelRing = undefined;
+  }
+
+  /**
+   * Ends a call as the server does when one side moves it into a group call
+   * (phoneCallDiscardReasonMigrateConferenceCall{slug}, tdesktop `finishByMigration`): both sides
+   * get phoneCallDiscarded with reason `migrate` and the slug. False when the call is unknown or over.
+   */
+  migrate(id: bigint, slug: string): boolean {
+    const call = this.calls.get(id);
+    if (!call || call.state === 'discarded') return false;
+    call.migrationSlug = slug;
+    const duration = call.state === 'active' && call.startDate !== undefined ? Math.max(0, nowSeconds() - call.startDate) : 0;
+    this.discard(call, 'migrate', duration, undefined);
+    return true;
   }
 
   /** Answers one request (already round-tripped and past the hooks); throws like the server. */
@@ -215,6 +231,7 @@ export class PhoneService {
       discardReason: undefined,
       discardedBy: undefined,
       duration: undefined,
+      migrationSlug: undefined,
       needRating: false,
       needDebug: false,
       sentByAdmin: 0,

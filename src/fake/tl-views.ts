@@ -9,6 +9,7 @@ import { Api } from 'telegram';
 import { toLong } from '../signaling/long.js';
 import type { CallProtocolRecord, DiscardReason } from '../signaling/phone-call-record.js';
 import type { FakeConnection, FakeCustomParameters } from './fake-telegram.js';
+import { FakeMigrateConferenceCallReason, registerMigrateReason } from './migrate-reason.js';
 import type { ServerCall, ServiceUser } from './phone-service.js';
 
 /** What the server puts into a phoneCall: `connections`, `p2p_allowed`, `custom_parameters`. */
@@ -112,7 +113,7 @@ export function discardedView(call: ServerCall): Api.PhoneCallDiscarded {
     needDebug: call.needDebug,
     video: call.video,
     id: toLong(call.id),
-    reason: reasonObject(call.discardReason ?? 'hangup'),
+    reason: reasonObject(call.discardReason ?? 'hangup', call.migrationSlug),
     duration: call.duration ?? 0,
   });
 }
@@ -125,7 +126,12 @@ export function phoneCallResult(phoneCall: Api.TypePhoneCall, users: readonly Se
   });
 }
 
-export function reasonObject(reason: DiscardReason): Api.TypePhoneCallDiscardReason {
+export function reasonObject(reason: DiscardReason, slug?: string): Api.TypePhoneCallDiscardReason {
+  if (reason === 'migrate' && slug !== undefined) {
+    // Layer 202, beyond GramJS 2.26's schema: migrate-reason.ts.
+    registerMigrateReason();
+    return new FakeMigrateConferenceCallReason({ slug }) as unknown as Api.TypePhoneCallDiscardReason;
+  }
   switch (reason) {
     case 'missed':
       return new Api.PhoneCallDiscardReasonMissed();

@@ -585,6 +585,7 @@ export class CallMachine {
         needRating: server?.needRating ?? false,
         needDebug: server?.needDebug ?? false,
         error: local.error,
+        ...(server?.slug !== undefined ? { slug: server.slug } : {}),
       },
     });
   }

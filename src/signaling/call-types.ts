@@ -85,6 +85,11 @@ export interface CallEndInfo {
   readonly needDebug: boolean;
   /** Set when the call ended because of a failure or a timeout. */
   readonly error: TgCallError | undefined;
+  /**
+   * `reason: 'migrate'`: the other side moved the call into a group call; this is its conference
+   * link slug (`https://t.me/call/<slug>`), so the application can follow the user there.
+   */
+  readonly slug?: string;
 }
 
 export type MachineOutput =

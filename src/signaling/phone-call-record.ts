@@ -78,6 +78,8 @@ export type PhoneCallRecord =
       readonly duration: number | undefined;
       readonly needRating: boolean;
       readonly needDebug: boolean;
+      /** `migrate` only: the conference link slug (t.me/call/<slug>) to follow the user into the group call. */
+      readonly slug: string | undefined;
       readonly video: boolean;
     };
 
@@ -184,6 +186,16 @@ export function decodeDiscardReason(value: unknown): DiscardReason | undefined {
   }
 }
 
+/** Longest slug kept: conference links are short (core.telegram.org/api/links#conference-links). */
+const MAX_SLUG_LENGTH = 256;
+
+/** The slug of phoneCallDiscardReasonMigrateConferenceCall (layer 202); undefined for other reasons or a bad value. */
+export function decodeMigrationSlug(value: unknown): string | undefined {
+  if (!isTlObject(value) || value.className !== 'PhoneCallDiscardReasonMigrateConferenceCall') return undefined;
+  const slug = value.slug;
+  return typeof slug === 'string' && slug.length > 0 && slug.length <= MAX_SLUG_LENGTH ? slug : undefined;
+}
+
 function header(c: TlObjectLike): PhoneCallHeader {
   return {
     id: readLong(c.id, 'call id'),
@@ -230,6 +242,7 @@ export function decodePhoneCall(value: unknown): PhoneCallRecord {
         duration: optInt(c.duration, 'duration'),
         needRating: flag(c.needRating),
         needDebug: flag(c.needDebug),
+        slug: decodeMigrationSlug(c.reason),
         video: flag(c.video),
       };
     default:
