@@ -16,6 +16,7 @@ import { MediaSession, openWavStream, WavFileWriter, type AudioFrame, type Media
 import type { CallDirection, CallEndInfo, CallReadyInfo, CallSignaling, IncomingCallSignaling } from '../signaling/index.js';
 import { endedError } from '../signaling/call-signaling.js';
 import { OPUS_PAYLOAD_TYPE, type MediaState } from '../transport/index.js';
+import { callDebugReport } from './call-debug-report.js';
 import { CallSession, type CallSessionStats } from './call-session.js';
 
 /**
@@ -80,6 +81,8 @@ export interface CallRuntimeOptions {
   readonly connectTimeoutMs?: number;
   /** Relays only (TURN, Telegram reflectors) even when the call allows p2p. */
   readonly relayOnly?: boolean;
+  /** Send phone.saveCallDebug by itself when the server asks (`needDebug`). Default true. */
+  readonly autoSaveDebug?: boolean;
 }
 
 export interface CallRecorder {
@@ -373,6 +376,8 @@ export class Call extends EventEmitter<CallEvents> {
     this.endInfo = info;
     if (this.currentState !== 'ending') this.setState('ending');
     for (const waiter of this.connectedWaiters.splice(0)) waiter.reject(endedError(info));
+    // Taken before the session is released: the route is known only while it is open.
+    const debugStats = info.needDebug && this.runtime.autoSaveDebug !== false ? this.getStats() : undefined;
     try {
       if (this.session) await this.session.close();
       else this.media.close();
@@ -381,9 +386,28 @@ export class Call extends EventEmitter<CallEvents> {
       this.log.warn('error while releasing the call', { error: toError(err).message });
     }
     this.setState('ended');
-    this.log.info('ended', { reason: info.reason, by: info.by, duration: info.duration, code: info.error?.code });
+    this.log.info('ended', { reason: info.reason, by: info.by, duration: info.duration, code: info.error?.code, ...(info.slug ? { slug: info.slug } : {}) });
+    if (debugStats) this.sendDebugReport(debugStats, info);
     safeEmit(this, this.log, 'ended', info);
     for (const waiter of this.endedWaiters.splice(0)) waiter(info);
+  }
+
+  /**
+   * The server asked for debug data (`need_debug`): phone.saveCallDebug with a stats summary
+   * (call-debug-report.ts), in the background; a failure is logged, the call is over either way.
+   */
+  private sendDebugReport(stats: CallStats, info: CallEndInfo): void {
+    let json: string;
+    try {
+      json = JSON.stringify(callDebugReport(stats, info));
+    } catch (err) {
+      this.log.warn('call debug report not built', { error: toError(err).message });
+      return;
+    }
+    this.signaling.saveCallDebug(json).then(
+      () => this.log.debug('call debug report sent', { bytes: json.length }),
+      (err: unknown) => this.log.info('call debug report not accepted', { error: toError(err).message }),
+    );
   }
 
   private setState(state: CallState): void {

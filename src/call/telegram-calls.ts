@@ -89,6 +89,12 @@ export interface TelegramCallsOptions {
    * `['13.0.0', '8.0.0']`. Unknown versions throw `UNSUPPORTED_VERSION`; see `KNOWN_LIBRARY_VERSIONS`.
    */
   readonly libraryVersions?: readonly string[];
+  /**
+   * When the server marks an ended call `need_debug`, send phone.saveCallDebug by itself with a
+   * JSON summary of the call's stats (durations, path kind, loss, bytes, versions; never key
+   * material, emoji, ICE credentials or addresses). Default true; false leaves it to `call.saveDebug()`.
+   */
+  readonly autoSaveDebug?: boolean;
   /** For the GramJS adapter: the request namespace of a fork (teleproto's `Api`). */
   readonly api?: ApiNamespace;
 }
@@ -158,6 +164,7 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
     this.runtime = {
       logger: this.log,
       audio: options.audio ?? {},
+      ...(options.autoSaveDebug !== undefined ? { autoSaveDebug: options.autoSaveDebug } : {}),
       ...(options.iceServers ? { iceServers: options.iceServers } : {}),
       ...(bindAddress !== undefined ? { bindAddress } : {}),
       ...(portRange ? { portRange } : {}),
