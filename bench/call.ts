@@ -1,178 +1,182 @@
 /**
- * Full call legs (`npx tsx bench/call.ts [--quick]`): tgcall calling tgcall through the fake
- * Telegram on loopback — real DH, encrypted signaling, libdatachannel ICE/DTLS-SRTP, Opus both
- * ways. For 1 call and for several at once: setup time (phone.requestCall to both connected, and
- * the ICE+DTLS part), CPU per call-second per leg (the whole process, both legs of each call run
- * here), packets lost. Each over two paths (issue 12): `host` (p2p allowed, direct on loopback)
- * and `reflector` (p2p off, the call's only server a fake Telegram reflector running in a child
- * process, bench/reflector-child.ts, so its CPU is not counted against the legs; printed apart).
- * Prints a table; asserts nothing.
+ * Full call legs (`npx tsx bench/call.ts [--quick]`): tgcall calling tgcall on loopback through
+ * the fake Telegram — real DH, encrypted signaling, libdatachannel ICE/DTLS-SRTP, Opus both ways,
+ * precomputed audio (a tone computed once, so the figures are the library's). Each row runs in
+ * fresh processes (bench/call-child.ts):
+ * - one leg per process: two processes, one leg each, the fake Telegram served from here;
+ * - N calls with both legs in one process.
+ * Prints, per row: CPU per leg-second and the codec-only cost measured in the same process (and
+ * their ratio), per-thread CPU, loss, frame-timer lateness p99, RSS per leg; asserts nothing.
+ * Diagnostics: `BENCH_NODE_ARGS` is passed to every child's node, `BENCH_THREADS=1` prints each
+ * child's CPU by thread, `BENCH_PROFILE=<dir>` writes a CPU profile of each measured window.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { fork, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { TelegramCalls, type Call } from '../src/index.js';
-import { FakeTelegram, toneFrames, type FakeTelegramOptions } from '../src/fake/index.js';
+import { parseArgs } from 'node:util';
+import { FakeTelegram } from '../src/fake/index.js';
+import type { ChildReport, ChildTask } from './call-child.js';
+import { median } from './measure.js';
+import { serveFakeClient, type BridgePort } from './mtproto-bridge.js';
 
-const quick = process.argv.includes('--quick');
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, seconds: { type: 'string' }, calls: { type: 'string' }, warmup: { type: 'string' } },
+  strict: false,
+});
+const quick = args.quick === true;
+const CHILD = fileURLToPath(new URL('./call-child.ts', import.meta.url));
 
-type PathKind = 'host' | 'reflector';
+function startChild(): { child: ChildProcess; port: BridgePort; report: Promise<ChildReport> } {
+  const child = fork(CHILD, [], { serialization: 'advanced', execArgv: [...process.execArgv, '--expose-gc', ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port: BridgePort = {
+    send: (m) => child.send(m as never),
+    onMessage: (listener) => {
+      child.on('message', listener);
+      return () => child.off('message', listener);
+    },
+  };
+  const report = new Promise<ChildReport>((resolve, reject) => {
+    port.onMessage((m) => {
+      if ((m as { k?: unknown }).k === 'report') resolve(m as ChildReport);
+    });
+    child.once('exit', (code) => reject(new Error(`benchmark child exited with ${code} before reporting`)));
+  });
+  return { child, port, report };
+}
+
+function waitFor(port: BridgePort, k: string): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = port.onMessage((m) => {
+      if ((m as { k?: unknown }).k !== k) return;
+      stop();
+      resolve();
+    });
+  });
+}
+
+async function pairsRow(calls: number, seconds: number, warmup: number, seed: number): Promise<ChildReport[]> {
+  const { child, report } = startChild();
+  child.send({ mode: 'pairs', calls, seconds, warmup, seed } satisfies ChildTask);
+  return [await report];
+}
+
+async function legPerProcessRow(seconds: number, warmup: number): Promise<ChildReport[]> {
+  const telegram = new FakeTelegram({ seed: 42 });
+  const ids = [20_001n, 20_002n] as const;
+  const legs = ids.map((self, i) => {
+    const c = startChild();
+    const stopServing = serveFakeClient(c.port, telegram.createClient(self, `leg${i}`));
+    return { ...c, stopServing };
+  });
+  try {
+    const ready = legs.map((l) => waitFor(l.port, 'ready'));
+    const measured = legs.map((l) => waitFor(l.port, 'measured'));
+    legs[0]!.child.send({ mode: 'leg', role: 'callee', self: ids[0], peer: ids[1], seconds, warmup } satisfies ChildTask);
+    legs[1]!.child.send({ mode: 'leg', role: 'caller', self: ids[1], peer: ids[0], seconds, warmup } satisfies ChildTask);
+    await Promise.all(ready);
+    for (const l of legs) l.child.send({ k: 'go' });
+    await Promise.all(measured);
+    for (const l of legs) l.child.send({ k: 'stop' });
+    return await Promise.all(legs.map((l) => l.report));
+  } finally {
+    for (const l of legs) l.stopServing();
+    telegram.close();
+  }
+}
 
 interface Row {
-  readonly path: PathKind;
-  readonly concurrent: number;
-  readonly setupMs: number;
-  readonly iceDtlsMs: number;
-  readonly cpuMsPerLegSecond: number;
-  readonly lossPercent: number;
-  readonly failed: number;
+  readonly label: string;
+  readonly legs: number;
+  readonly reports: readonly ChildReport[];
 }
 
-function median(values: number[]): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)]!;
+function perLegSecond(r: ChildReport, ms: (w: NonNullable<ChildReport['window']>) => number): number {
+  const w = r.window;
+  return w && r.legs > 0 ? ms(w) / (w.wallMs / 1000) / r.legs : NaN;
 }
 
-function talk(call: Call, frequency: number): void {
-  void call.audio.play(toneFrames({ frequency, amplitude: 0.4, more: () => call.state === 'connected' }));
-}
+type Table = Record<string, string | number>[];
 
-/** The reflector child: its port, and a stop() that reports its CPU and the packets it forwarded. */
-interface ReflectorChild {
-  readonly port: number;
-  stop(): Promise<{ cpuMs: number; forwarded: number }>;
-}
-
-async function startReflectorChild(): Promise<ReflectorChild> {
-  const script = fileURLToPath(new URL('./reflector-child.ts', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const kill = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  const first = await lines.next();
-  if (first.done) throw new Error('reflector child exited before listening');
-  const { port } = JSON.parse(first.value as string) as { port: number };
-  return {
-    port,
-    async stop() {
-      child.stdin!.end();
-      const last = await lines.next();
-      clearTimeout(kill);
-      return last.done ? { cpuMs: NaN, forwarded: NaN } : (JSON.parse(last.value as string) as { cpuMs: number; forwarded: number });
-    },
-  };
-}
-
-/** The fake's settings for a path: host = p2p on, no server; reflector = p2p off, one reflector entry per call. */
-function pathSettings(path: PathKind, reflectorPort: number | undefined): FakeTelegramOptions {
-  if (path === 'host') return {};
-  return {
-    p2pAllowed: false,
-    // One peer tag per call (from its id), as the server gives each call its own.
-    callSettings: ({ call }) => {
-      const tag = Buffer.alloc(16);
-      tag.writeBigInt64BE(call.id, 0);
-      tag.writeBigInt64BE(call.accessHash, 8);
-      return { connections: [{ kind: 'reflector', id: 1000n, ip: '127.0.0.1', port: reflectorPort!, peerTag: tag }] };
-    },
-  };
-}
-
-/** `concurrent` calls set up at once, `seconds` of audio both ways, then hung up. */
-async function round(path: PathKind, concurrent: number, seconds: number, seed: number, reflectorPort?: number): Promise<Row> {
-  const telegram = new FakeTelegram({ seed, ...pathSettings(path, reflectorPort) });
-  const phones: TelegramCalls[] = [];
-  const setup: number[] = [];
-  const iceDtls: number[] = [];
-  let failed = 0;
-  try {
-    const pairs = Array.from({ length: concurrent }, (_, i) => {
-      const a = new TelegramCalls(telegram.createClient(BigInt(10_000 + 2 * i), `a${i}`), { bindAddress: '127.0.0.1' });
-      const b = new TelegramCalls(telegram.createClient(BigInt(10_001 + 2 * i), `b${i}`), { bindAddress: '127.0.0.1' });
-      phones.push(a, b);
-      return { a, b, peer: BigInt(10_001 + 2 * i) };
-    });
-    await Promise.all(phones.map((p) => p.start()));
-    const calls = await Promise.all(
-      pairs.map(async ({ a, b, peer }) => {
-        try {
-          const incoming = new Promise<Call>((resolve) => b.once('incoming', resolve));
-          const startedAt = performance.now();
-          const out = await a.call(peer);
-          const inc = await incoming;
-          await Promise.all([inc.accept(), out.whenConnected()]);
-          setup.push(performance.now() - startedAt);
-          iceDtls.push(out.getStats().connectMs ?? NaN);
-          return [out, inc] as const;
-        } catch {
-          failed += 1;
-          return undefined;
-        }
-      }),
-    );
-    const live = calls.filter((c) => c !== undefined);
-    for (const [out, inc] of live) {
-      talk(out, 440);
-      talk(inc, 880);
-    }
-    const cpu = process.cpuUsage();
-    const start = performance.now();
-    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-    const used = process.cpuUsage(cpu);
-    const wallS = (performance.now() - start) / 1000;
-    let expected = 0;
+function format(rows: readonly Row[]): { main: Table; threads: Table; memory: Table } {
+  const main: Table = [];
+  const threads: Table = [];
+  const memory: Table = [];
+  for (const { label, legs, reports } of rows) {
+    const each = (f: (r: ChildReport) => number): number => median(reports.map(f));
+    const cpu = each((r) => perLegSecond(r, (w) => w.cpuMs));
+    const codec = each((r) => r.codecMs);
+    let packets = 0;
     let lost = 0;
-    for (const call of live.flat()) {
-      const r = call.getStats().media.received;
-      expected += r.packets + r.lost;
-      lost += r.lost;
+    let sent = 0;
+    let skipped = 0;
+    for (const r of reports) {
+      packets += r.window?.packets ?? 0;
+      lost += r.window?.lost ?? 0;
+      sent += r.window?.sent ?? 0;
+      skipped += r.window?.skipped ?? 0;
     }
-    await Promise.all(live.map(([out]) => out.hangup()));
-    return {
-      path,
-      concurrent,
-      setupMs: median(setup),
-      iceDtlsMs: median(iceDtls),
-      cpuMsPerLegSecond: (used.user + used.system) / 1000 / wallS / Math.max(1, live.length * 2),
-      lossPercent: expected > 0 ? (100 * lost) / expected : NaN,
-      failed,
-    };
-  } finally {
-    await Promise.all(phones.map((p) => p.stop()));
-    await telegram.close();
+    const perLeg = (f: (w: NonNullable<ChildReport['window']>, r: ChildReport) => number): number =>
+      Number(each((r) => (r.window && r.legs > 0 ? f(r.window, r) / r.legs / 1e6 : NaN)).toFixed(2));
+    main.push({
+      row: label,
+      legs,
+      failed: reports.reduce((a, r) => a + r.failed, 0),
+      'setup ms': Math.round(median(reports.flatMap((r) => r.setupMs))),
+      'CPU ms/leg-s': Number(cpu.toFixed(1)),
+      'codec ms/leg-s': Number(codec.toFixed(1)),
+      'CPU / codec': Number((cpu / codec).toFixed(2)),
+      'loss %': Number(((100 * lost) / Math.max(1, packets + lost)).toFixed(2)),
+      'skipped %': Number(((100 * skipped) / Math.max(1, sent + skipped)).toFixed(2)),
+      'timer late p99 ms': each((r) => r.window?.latenessP99Ms ?? NaN),
+      'RSS MB/leg': perLeg((w, r) => w.rss - r.base.rss),
+    });
+    memory.push({
+      row: label,
+      'RSS MB/leg': perLeg((w, r) => w.rss - r.base.rss),
+      'JS heap MB/leg': perLeg((w, r) => w.heapUsed - r.base.heapUsed),
+      'external MB/leg': perLeg((w, r) => w.external - r.base.external),
+      'RSS MB/process': Number(each((r) => (r.window?.rss ?? NaN) / 1e6).toFixed(0)),
+      'RSS MB/process without calls': Number(each((r) => r.base.rss / 1e6).toFixed(0)),
+    });
+    threads.push({
+      row: label,
+      'JS thread': Number(each((r) => perLegSecond(r, (w) => w.threads.main)).toFixed(1)),
+      'libdatachannel threads': Number(each((r) => perLegSecond(r, (w) => w.threads.webrtc)).toFixed(1)),
+      'V8/libuv helpers': Number(each((r) => perLegSecond(r, (w) => w.threads.runtime)).toFixed(1)),
+      'JS thread wake-ups/s': Math.round(each((r) => (r.window ? r.window.threads.mainWakeups / (r.window.wallMs / 1000) : NaN))),
+    });
   }
+  return { main, threads, memory };
 }
 
 export default async function benchCall(): Promise<void> {
-  const seconds = quick ? 2 : 5;
-  const levels = quick ? [1, 4] : [1, 1, 1, 5, 10, 20];
-  const rows: Record<string, string | number>[] = [];
-  const reflector = await startReflectorChild();
-  let reflectorSeconds = 0;
-  try {
-    for (const [i, concurrent] of levels.entries()) {
-      for (const path of ['host', 'reflector'] as const) {
-        const r = await round(path, concurrent, seconds, 500 + i, reflector.port);
-        if (path === 'reflector') reflectorSeconds += seconds * (concurrent - r.failed);
-        rows.push({
-          path: r.path,
-          'calls at once': r.concurrent,
-          'setup ms (request→both connected, median)': Math.round(r.setupMs),
-          'ICE+DTLS ms (median)': Math.round(r.iceDtlsMs),
-          'CPU ms per leg-second': Number(r.cpuMsPerLegSecond.toFixed(1)),
-          'loss %': Number(r.lossPercent.toFixed(2)),
-          failed: r.failed,
-        });
-      }
-    }
-  } finally {
-    const used = await reflector.stop();
-    process.stdout.write(`\nFull call legs, tgcall <-> tgcall on loopback through the fake Telegram, ${seconds} s of audio both ways;\n`);
-    process.stdout.write('host = p2p allowed, direct; reflector = p2p off, through a fake reflector in a child process\n');
-    console.table(rows);
-    process.stdout.write(
-      `fake reflector process: ${used.cpuMs.toFixed(0)} ms CPU for ${used.forwarded} packets forwarded over ${reflectorSeconds} call-seconds\n`,
-    );
+  const seconds = typeof args.seconds === 'string' ? Number(args.seconds) : quick ? 3 : 6;
+  // `--calls 0,1,20`: the rows to run (0 = one leg per process).
+  const levels = typeof args.calls === 'string' ? args.calls.split(',').map(Number) : quick ? [0, 1, 5] : [0, 1, 2, 5, 10, 20, 50];
+  // Seconds of audio before the window: JIT tier-up of the per-frame code and of the libopus
+  // WebAssembly, and the jitter buffers settling.
+  const warmup = typeof args.warmup === 'string' ? Number(args.warmup) : quick ? 2 : 5;
+  const load0 = loadavg()[0]!;
+  const rows: Row[] = [];
+  if (levels.includes(0)) rows.push({ label: 'one leg per process', legs: 2, reports: await legPerProcessRow(seconds, warmup) });
+  for (const [i, calls] of levels.filter((n) => n > 0).entries()) {
+    rows.push({ label: `${calls} call${calls > 1 ? 's' : ''} in one process`, legs: 2 * calls, reports: await pairsRow(calls, seconds, warmup, 500 + i) });
   }
+  const { main, threads, memory } = format(rows);
+  process.stdout.write(
+    `\nFull call legs, tgcall <-> tgcall on loopback through the fake Telegram, ${seconds} s of precomputed audio both ways per row after ${warmup} s ` +
+      `(load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)} on ${process.platform} ${process.arch}, node ${process.version})\n`,
+  );
+  console.table(main);
+  process.stdout.write('CPU per leg-second by thread (ms, from /proc/self/task)\n');
+  console.table(threads);
+  process.stdout.write('Memory (JS heap and external memory after a full collection at the end of the window)\n');
+  console.table(memory);
+  process.stdout.write(
+    'CPU: the whole process over the audio window, per leg. codec: libopus encode + decode of the same audio alone, same process, per leg-second.\n' +
+      'skipped: frames senders skipped because the event loop stalled (an overloaded process or machine; loss does not count them).\n' +
+      'RSS per leg: (peak RSS during the calls - RSS with the runtime loaded and no call) / legs.\n',
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -22,6 +22,48 @@ export function frameGridStart(nowMs: number): number {
   return Math.floor(nowMs / FRAME_GRID_MS) * FRAME_GRID_MS;
 }
 
+/**
+ * How late the frame timer runs pacers in this process (ms past their deadline), as a histogram in
+ * 0.25 ms steps up to 100 ms: one subtraction and one counter per run, for the benchmark and for
+ * diagnosing an overloaded event loop.
+ */
+const LATENESS_STEP_MS = 0.25;
+const latenessCounts = new Float64Array(401);
+
+export interface FrameTimerLateness {
+  readonly runs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Upper bound of the highest non-empty bucket (100 ms stands for "100 ms or more"). */
+  readonly maxMs: number;
+}
+
+/** Lateness of every pacer run in this process since the last reset. */
+export function frameTimerLateness(): FrameTimerLateness {
+  let runs = 0;
+  for (const c of latenessCounts) runs += c;
+  const quantile = (q: number): number => {
+    let seen = 0;
+    for (let i = 0; i < latenessCounts.length; i += 1) {
+      seen += latenessCounts[i]!;
+      if (seen >= q * runs) return (i + 1) * LATENESS_STEP_MS;
+    }
+    return NaN;
+  };
+  let max = -1;
+  for (let i = latenessCounts.length - 1; i >= 0 && max < 0; i -= 1) if (latenessCounts[i]! > 0) max = i;
+  return { runs, p50Ms: runs ? quantile(0.5) : NaN, p99Ms: runs ? quantile(0.99) : NaN, maxMs: max < 0 ? NaN : (max + 1) * LATENESS_STEP_MS };
+}
+
+export function resetFrameTimerLateness(): void {
+  latenessCounts.fill(0);
+}
+
+function recordLateness(ms: number): void {
+  const i = ms <= 0 ? 0 : Math.min(latenessCounts.length - 1, Math.floor(ms / LATENESS_STEP_MS));
+  latenessCounts[i]! += 1;
+}
+
 export class Pacer {
   /** Next deadline while running (Infinity: idle). Read by the shared timer. */
   deadline = Infinity;
@@ -65,7 +107,9 @@ export class Pacer {
   run(): void {
     let next: number;
     try {
-      next = this.onTick(this.now());
+      const now = this.now();
+      recordLateness(now - this.deadline);
+      next = this.onTick(now);
     } catch (err) {
       try {
         this.onError(err);

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { frameGridStart, Pacer } from '../../src/media/pacer.js';
+import { frameGridStart, frameTimerLateness, Pacer, resetFrameTimerLateness } from '../../src/media/pacer.js';
 
 function timeouts(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
@@ -117,6 +117,29 @@ describe('pacer (shared timer, real time)', () => {
     } finally {
       process.off('uncaughtException', onUncaught);
     }
+  });
+
+  it('counts how late each run is (the frame-timer lateness the benchmark reports)', async () => {
+    let clock = 1000;
+    const now = (): number => clock;
+    resetFrameTimerLateness();
+    let deadline = 1000;
+    const p = new Pacer(now, () => (deadline += 20), () => undefined);
+    p.start(deadline);
+    // The shared timer runs pacers whose deadline has passed: move the clock past the deadline
+    // and wait for the run (which moves the deadline on).
+    for (const late of [0.1, 0.1, 3, 0.1]) {
+      const due = deadline;
+      clock = due + late;
+      for (let i = 0; i < 200 && deadline === due; i += 1) await sleep(5);
+    }
+    p.stop();
+    const l = frameTimerLateness();
+    expect(l.runs).toBe(4);
+    expect(l.p50Ms).toBe(0.25); // 0.1 ms falls in the first 0.25 ms bucket
+    expect(l.maxMs).toBe(3.25);
+    resetFrameTimerLateness();
+    expect(frameTimerLateness().runs).toBe(0);
   });
 
   it('an idle pacer (Infinity) holds no timer', () => {
