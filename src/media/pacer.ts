@@ -11,8 +11,10 @@
  * released when the last pacer stops.
  */
 
+const TIME_ORIGIN = performance.timeOrigin; // fixed for the process; a getter call per read otherwise
+
 /** Monotonic wall clock, ms: the default clock of media sessions (one function, so they share a timer). */
-export const monotonicNow = (): number => performance.timeOrigin + performance.now();
+export const monotonicNow = (): number => TIME_ORIGIN + performance.now();
 
 /** Period of the common frame grid, ms: the default frame duration, a multiple of every shorter one. */
 export const FRAME_GRID_MS = 20;
@@ -125,9 +127,17 @@ export class Pacer {
 /** One timer for every running pacer of a clock. */
 class SharedTimer {
   private readonly pacers = new Set<Pacer>();
+  /**
+   * One Timeout, re-armed with `refresh()` while the delay repeats (it nearly always is the frame
+   * period): no Timeout object, closure and timer-list entry to create per frame (measured: an
+   * empty 50 Hz timer costs ~20 % less CPU re-armed this way than chained with setTimeout).
+   */
   private timer: NodeJS.Timeout | undefined;
+  private timerDelay = -1;
+  private armed = false;
   private timerAt = Infinity;
   private firing = false;
+  private readonly onTimer = (): void => this.fire();
 
   constructor(private readonly now: () => number) {}
 
@@ -142,7 +152,7 @@ class SharedTimer {
   }
 
   private fire(): void {
-    this.timer = undefined;
+    this.armed = false;
     this.timerAt = Infinity;
     this.firing = true;
     try {
@@ -167,15 +177,27 @@ class SharedTimer {
   }
 
   private arm(deadline: number): void {
-    if (deadline === this.timerAt && this.timer) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (deadline === this.timerAt && this.armed) return;
     this.timerAt = deadline;
-    if (!Number.isFinite(deadline)) return;
+    if (!Number.isFinite(deadline)) {
+      // Idle: nothing may keep the process alive (a cleared Timeout cannot be refreshed).
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.armed = false;
+      return;
+    }
     // Node's timers count whole milliseconds of a loop clock whose phase differs from ours, so a
     // timer may fire up to 1 ms before `deadline`; the extra ms avoids a wake-up that finds
     // nothing due (measured: without it, about every other frame woke twice).
-    this.timer = setTimeout(() => this.fire(), Math.max(0, Math.ceil(deadline - this.now())) + 1);
+    const delay = Math.max(0, Math.ceil(deadline - this.now())) + 1;
+    if (this.timer && delay === this.timerDelay) {
+      this.timer.refresh(); // also re-arms a timer that has fired
+    } else {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(this.onTimer, delay);
+      this.timerDelay = delay;
+    }
+    this.armed = true;
   }
 }
 
