@@ -15,7 +15,7 @@ import { defaultOpusCodec, type OpusCodec } from './opus-codec.js';
 import { ReceptionStats } from './reception-stats.js';
 import { RtcpReporter } from './rtcp-reporter.js';
 import type { ReportBlock } from './rtcp.js';
-import { decodeTransportSequence, findExtension, isRtcpPacket, parseRtp } from './rtp.js';
+import { isRtcpPacket, readRtpHeader, readRtpExtensionU16, type RtpPacket } from './rtp.js';
 import { TransportFeedbackRecorder } from './transport-feedback-recorder.js';
 import type { VadOptions } from './vad.js';
 
@@ -73,6 +73,7 @@ export interface OutputFrame extends ReceivedFrame {
   timestamp: number;
 }
 
+/** What one `tick` produced. The engine reuses this object and its arrays: read it before the next tick. */
 export interface TickResult {
   rtp: Buffer[];
   rtcp: Buffer[];
@@ -116,6 +117,9 @@ export class MediaEngine {
   private rateRecvBytes = 0;
   private sendBps = 0;
   private recvBps = 0;
+  /** Reused on every tick and every received packet: the per-frame path allocates only what it hands out. */
+  private readonly result: TickResult = { rtp: [], rtcp: [], frames: [] };
+  private readonly header: RtpPacket = { payloadType: 0, marker: false, sequenceNumber: 0, timestamp: 0, ssrc: 0, csrcs: [], extensions: [], payload: new Uint8Array(0) };
 
   constructor(o: MediaEngineOptions) {
     if (!Number.isInteger(o.ssrc) || o.ssrc < 0 || o.ssrc > 0xffffffff) {
@@ -201,8 +205,13 @@ export class MediaEngine {
   }
 
   tick(nowMs: number): TickResult {
-    const result: TickResult = { rtp: [], rtcp: [], frames: [] };
-    if (!this.started || this.closed) return result;
+    const result = this.result;
+    result.rtcp.length = 0;
+    result.frames.length = 0;
+    if (!this.started || this.closed) {
+      result.rtp.length = 0;
+      return result;
+    }
     result.rtp = this.sender.tick(nowMs);
 
     let produced = 0;
@@ -236,17 +245,15 @@ export class MediaEngine {
       this.handleRtcp(buf, nowMs); // a transport that did not demultiplex (RFC 5761)
       return;
     }
-    const parsed = parseRtp(buf);
-    if (!parsed.ok) {
+    const p = this.header;
+    if (readRtpHeader(buf, p) !== undefined) {
       this.invalid += 1;
       return;
     }
-    const p = parsed.packet;
     const twccId = this.remoteExt.transportWideCc;
     if (this.feedback && twccId !== undefined) {
       // Transport-wide: every packet of the peer counts, whatever its payload type.
-      const data = findExtension(p, twccId);
-      const seq = data ? decodeTransportSequence(data) : undefined;
+      const seq = readRtpExtensionU16(buf, twccId);
       if (seq !== undefined) this.feedback.onPacket(seq, p.ssrc, nowMs);
     }
     if (p.payload.length === 0 && (buf[0]! & 0x20) !== 0) {
@@ -270,7 +277,7 @@ export class MediaEngine {
     this.recvPackets += 1;
     this.recvBytes += buf.length;
     this.reception.onPacket(p.sequenceNumber, p.timestamp, nowMs);
-    this.receiver.push(p, nowMs);
+    this.receiver.push(p, nowMs); // copies what it keeps: `p` is the engine's reused header
   }
 
   /** Feeds one incoming RTCP (compound) packet. Never throws. */

@@ -267,10 +267,10 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
 
   private onTick(nowMs: number): number {
     const r = this.engine.tick(nowMs);
-    for (const p of r.rtp) this.send('rtp', p);
-    for (const p of r.rtcp) this.send('rtcp', p);
-    for (const f of r.frames) this.deliver(f);
-    if (this.engine.queuedInputMs <= this.highWaterMs / 2) this.releaseWriters();
+    for (let i = 0; i < r.rtp.length; i += 1) this.send('rtp', r.rtp[i]!);
+    for (let i = 0; i < r.rtcp.length; i += 1) this.send('rtcp', r.rtcp[i]!);
+    for (let i = 0; i < r.frames.length; i += 1) this.deliver(r.frames[i]!);
+    if ((this.pendingWrite || this.drainWaiters.length > 0) && this.engine.queuedInputMs <= this.highWaterMs / 2) this.releaseWriters();
     return this.engine.nextDeadline;
   }
 

@@ -8,7 +8,10 @@ import {
   findExtension,
   isRtcpPacket,
   parseRtp,
+  readRtpExtensionU16,
+  readRtpHeader,
   serializeRtp,
+  type RtpPacket,
 } from '../../src/media/rtp.js';
 import { seededRandom } from './lossy-link.js';
 
@@ -122,6 +125,36 @@ describe('rtp', () => {
       }
     }
     expect(ok).toBeGreaterThan(0);
+  });
+
+  it('reads headers and one extension without collecting, agreeing with parseRtp on any input', () => {
+    const rand = seededRandom(7);
+    const into: RtpPacket = { payloadType: 0, marker: false, sequenceNumber: 0, timestamp: 0, ssrc: 0, csrcs: [], extensions: [], payload: new Uint8Array(0) };
+    let valid = 0;
+    for (let i = 0; i < 20_000; i += 1) {
+      let buf: Uint8Array;
+      if (rand() < 0.5) {
+        // well-formed, with random extension sets in either form
+        const exts = Array.from({ length: Math.floor(rand() * 4) }, () => ({ id: 1 + Math.floor(rand() * (rand() < 0.8 ? 14 : 40)), data: new Uint8Array(1 + Math.floor(rand() * 3)).map(() => rand() * 256) }));
+        buf = serializeRtp({ payloadType: 111, sequenceNumber: i & 0xffff, timestamp: i * 960, ssrc: 77, csrcs: rand() < 0.2 ? [5] : [], extensions: exts, payload });
+        if (rand() < 0.3) buf[Math.floor(rand() * buf.length)] = Math.floor(rand() * 256); // sometimes damaged
+      } else {
+        buf = new Uint8Array(Math.floor(rand() * 48)).map(() => rand() * 256);
+        if (buf.length > 0) buf[0] = 0x90 | (buf[0]! & 0x2f);
+      }
+      const full = parseRtp(buf);
+      const reason = readRtpHeader(buf, into);
+      expect(reason).toBe(full.ok ? undefined : full.reason);
+      if (!full.ok) continue;
+      valid += 1;
+      const { csrcs: _c, extensions: _e, ...header } = full.packet;
+      expect({ ...into, csrcs: undefined, extensions: undefined }).toEqual({ ...header, csrcs: undefined, extensions: undefined });
+      for (const id of [1, 2, 3, 20]) {
+        const data = findExtension(full.packet, id);
+        expect(readRtpExtensionU16(buf, id)).toBe(data ? decodeTransportSequence(data) : undefined);
+      }
+    }
+    expect(valid).toBeGreaterThan(5000);
   });
 
   it('tells RTCP from RTP on a muxed port (RFC 5761)', () => {
