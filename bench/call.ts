@@ -8,7 +8,8 @@
  * Prints, per row: CPU per leg-second and the codec-only cost measured in the same process (and
  * their ratio), per-thread CPU, loss, frame-timer lateness p99, RSS per leg; asserts nothing.
  * Diagnostics: `BENCH_NODE_ARGS` is passed to every child's node, `BENCH_THREADS=1` prints each
- * child's CPU by thread, `BENCH_PROFILE=<dir>` writes a CPU profile of each measured window.
+ * child's CPU by thread, `BENCH_PROFILE=<dir>` writes a CPU profile of each measured window,
+ * `BENCH_JSON=1` also prints the rows as one JSON line (for scripts that alternate runs).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -163,6 +164,9 @@ export default async function benchCall(): Promise<void> {
     rows.push({ label: `${calls} call${calls > 1 ? 's' : ''} in one process`, legs: 2 * calls, reports: await pairsRow(calls, seconds, warmup, 500 + i) });
   }
   const { main, threads, memory } = format(rows);
+  if (process.env.BENCH_JSON) {
+    process.stdout.write(`BENCH_JSON ${JSON.stringify(main.map((m, i) => ({ ...m, ...threads[i], ...memory[i] })))}\n`);
+  }
   process.stdout.write(
     `\nFull call legs, tgcall <-> tgcall on loopback through the fake Telegram, ${seconds} s of precomputed audio both ways per row after ${warmup} s ` +
       `(load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)} on ${process.platform} ${process.arch}, node ${process.version})\n`,

@@ -3,10 +3,12 @@
  * from /proc/self/task), RSS, frame-timer lateness, packet loss, and the cost of the Opus codec
  * alone in the same process; plus the precomputed audio they play, so that the figures are the
  * library's and not a tone generator's. Diagnostics: `BENCH_THREADS=1` prints CPU by thread,
- * `BENCH_PROFILE=<dir>` writes a CPU profile of the measured window.
+ * `BENCH_PROFILE=<dir>` writes a CPU profile of the measured window, `BENCH_HEAP=<dir>` a heap
+ * snapshot at its end.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { writeHeapSnapshot } from 'node:v8';
 import type { Call } from '../src/index.js';
 import { defaultOpusCodec } from '../src/media/index.js';
 import { generateTone } from '../src/fake/index.js';
@@ -145,6 +147,7 @@ export async function measureWindow(seconds: number, legs: readonly Call[]): Pro
     sent += m.sent.packets - before[i]!.sent.packets;
   });
   const mem = settledMemory(); // after the CPU figures: a full collection is not the calls' work
+  if (process.env.BENCH_HEAP) writeHeapSnapshot(`${process.env.BENCH_HEAP}/window-${process.pid}.heapsnapshot`);
   return {
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
