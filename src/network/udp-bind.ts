@@ -5,6 +5,8 @@
  */
 import { createSocket, type Socket, type SocketType } from 'node:dgram';
 import { randomInt } from 'node:crypto';
+import { lookup, type LookupOneOptions } from 'node:dns';
+import { isIP } from 'node:net';
 import { TransportError, toError } from '../errors.js';
 
 export interface PortRange {
@@ -12,9 +14,25 @@ export interface PortRange {
   readonly end: number;
 }
 
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * node:dgram passes the address of every send (and bind, connect) through its `lookup`, by default
+ * dns.lookup, which answers even an IP literal on the next tick: a closure, a nextTick and an
+ * async-hooks scope per datagram, two datagrams per media packet on the edge. The edge only sends
+ * to IP literals (server names are resolved once, network-edge.ts resolveHost), so a literal is
+ * answered at once, with the same address and family dns.lookup would give; a name still goes to
+ * dns.lookup.
+ */
+export function literalLookup(hostname: string, options: LookupOneOptions | number, callback: LookupCallback): void {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else lookup(hostname, typeof options === 'number' ? { family: options } : options, callback);
+}
+
 function bindOnce(type: SocketType, address: string, port: number, ipv6Only: boolean): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({ type, ipv6Only, reuseAddr: false });
+    const socket = createSocket({ type, ipv6Only, reuseAddr: false, lookup: literalLookup });
     const onError = (err: Error): void => {
       socket.removeListener('listening', onListening);
       try {
