@@ -6,6 +6,7 @@
  * Sends one `report` message and exits.
  */
 import { FakeTelegram } from '../src/fake/index.js';
+import { pathSettings, type PathKind } from './call-paths.js';
 import { TelegramCalls, type Call } from '../src/index.js';
 import { preloadOpus, type OpusCodec } from '../src/media/index.js';
 import { preloadPeerConnections } from '../src/transport/index.js';
@@ -13,7 +14,7 @@ import { codecMsPerLegSecond, measureWindow, playLoop, settledMemory, toneLoop, 
 import { BridgeClient, type BridgePort } from './mtproto-bridge.js';
 
 export type ChildTask =
-  | { readonly mode: 'pairs'; readonly calls: number; readonly seconds: number; readonly warmup: number; readonly seed: number }
+  | { readonly mode: 'pairs'; readonly calls: number; readonly seconds: number; readonly warmup: number; readonly seed: number; readonly path: PathKind; readonly reflectorPort?: number }
   | { readonly mode: 'leg'; readonly role: 'caller' | 'callee'; readonly self: bigint; readonly peer: bigint; readonly seconds: number; readonly warmup: number };
 
 export interface ChildReport {
@@ -21,6 +22,8 @@ export interface ChildReport {
   readonly legs: number;
   readonly failed: number;
   readonly setupMs: readonly number[];
+  /** The ICE+DTLS part of each setup (Call's connectMs). */
+  readonly iceDtlsMs: readonly number[];
   /** Memory with the runtime loaded (libdatachannel, libopus) and no call, bytes. */
   readonly base: ReturnType<typeof settledMemory>;
   readonly window: Window | undefined;
@@ -77,9 +80,10 @@ function baseline(): ReturnType<typeof settledMemory> {
 
 async function runPairs(task: Extract<ChildTask, { mode: 'pairs' }>): Promise<ChildReport> {
   const base = baseline();
-  const telegram = new FakeTelegram({ seed: task.seed });
+  const telegram = new FakeTelegram({ seed: task.seed, ...pathSettings(task.path, task.reflectorPort) });
   const phones: TelegramCalls[] = [];
   const setupMs: number[] = [];
+  const iceDtlsMs: number[] = [];
   let failed = 0;
   let window: Window | undefined;
   try {
@@ -99,6 +103,7 @@ async function runPairs(task: Extract<ChildTask, { mode: 'pairs' }>): Promise<Ch
           const inc = await incoming;
           await Promise.all([inc.accept(), out.whenConnected()]);
           setupMs.push(performance.now() - startedAt);
+          iceDtlsMs.push(out.getStats().connectMs ?? NaN);
           return [out, inc] as const;
         } catch {
           failed += 1;
@@ -117,9 +122,9 @@ async function runPairs(task: Extract<ChildTask, { mode: 'pairs' }>): Promise<Ch
     await Promise.all(live.map(([out]) => out.hangup()));
   } finally {
     await Promise.all(phones.map((p) => p.stop()));
-    telegram.close();
+    await telegram.close();
   }
-  return { k: 'report', legs: 2 * (task.calls - failed), failed, setupMs, base, window, codecMs: codecMsPerLegSecond(toneLoop(440)) };
+  return { k: 'report', legs: 2 * (task.calls - failed), failed, setupMs, iceDtlsMs, base, window, codecMs: codecMsPerLegSecond(toneLoop(440)) };
 }
 
 async function runLeg(task: Extract<ChildTask, { mode: 'leg' }>): Promise<ChildReport> {
@@ -127,6 +132,7 @@ async function runLeg(task: Extract<ChildTask, { mode: 'leg' }>): Promise<ChildR
   const client = new BridgeClient(port, task.self);
   const phone = new TelegramCalls(client, { bindAddress: '127.0.0.1', ...audio });
   const setupMs: number[] = [];
+  const iceDtlsMs: number[] = [];
   let window: Window | undefined;
   let failed = 0;
   try {
@@ -140,6 +146,7 @@ async function runLeg(task: Extract<ChildTask, { mode: 'leg' }>): Promise<ChildR
       call = await phone.call(await client.resolveUser(task.peer));
       await call.whenConnected();
       setupMs.push(performance.now() - startedAt);
+      iceDtlsMs.push(call.getStats().connectMs ?? NaN);
     } else {
       call = await new Promise<Call>((resolve) => phone.once('incoming', resolve));
       await Promise.all([call.accept(), call.whenConnected()]);
@@ -160,7 +167,7 @@ async function runLeg(task: Extract<ChildTask, { mode: 'leg' }>): Promise<ChildR
     await phone.stop();
     client.close();
   }
-  return { k: 'report', legs: 1 - failed, failed, setupMs, base, window, codecMs: codecMsPerLegSecond(toneLoop(440)) };
+  return { k: 'report', legs: 1 - failed, failed, setupMs, iceDtlsMs, base, window, codecMs: codecMsPerLegSecond(toneLoop(440)) };
 }
 
 const task = await new Promise<ChildTask>((resolve) => process.once('message', (m) => resolve(m as ChildTask)));

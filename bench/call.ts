@@ -5,23 +5,28 @@
  * fresh processes (bench/call-child.ts):
  * - one leg per process: two processes, one leg each, the fake Telegram served from here;
  * - N calls with both legs in one process.
+ * Each row over two paths (issue 12): `host` (p2p allowed, direct on loopback) and `reflector`
+ * (p2p off, the call's only server a fake Telegram reflector in its own process,
+ * bench/reflector-child.ts, so its CPU is not counted against the legs; printed apart).
  * Prints, per row: CPU per leg-second and the codec-only cost measured in the same process (and
  * their ratio), per-thread CPU, loss, frame-timer lateness p99, RSS per leg; asserts nothing.
  * Diagnostics: `BENCH_NODE_ARGS` is passed to every child's node, `BENCH_THREADS=1` prints each
  * child's CPU by thread, `BENCH_PROFILE=<dir>` writes a CPU profile of each measured window,
  * `BENCH_JSON=1` also prints the rows as one JSON line (for scripts that alternate runs).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FakeTelegram } from '../src/fake/index.js';
 import type { ChildReport, ChildTask } from './call-child.js';
+import { pathSettings, type PathKind } from './call-paths.js';
 import { median } from './measure.js';
 import { serveFakeClient, type BridgePort } from './mtproto-bridge.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, seconds: { type: 'string' }, calls: { type: 'string' }, warmup: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, seconds: { type: 'string' }, calls: { type: 'string' }, warmup: { type: 'string' }, paths: { type: 'string' } },
   strict: false,
 });
 const quick = args.quick === true;
@@ -55,14 +60,39 @@ function waitFor(port: BridgePort, k: string): Promise<void> {
   });
 }
 
-async function pairsRow(calls: number, seconds: number, warmup: number, seed: number): Promise<ChildReport[]> {
+/** The reflector child: its port, and a stop() that reports its CPU and the packets it forwarded. */
+interface ReflectorChild {
+  readonly port: number;
+  stop(): Promise<{ cpuMs: number; forwarded: number }>;
+}
+
+async function startReflectorChild(): Promise<ReflectorChild> {
+  const script = fileURLToPath(new URL('./reflector-child.ts', import.meta.url));
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const kill = setTimeout(() => child.kill('SIGKILL'), 1_800_000);
+  const first = await lines.next();
+  if (first.done) throw new Error('reflector child exited before listening');
+  const { port } = JSON.parse(first.value as string) as { port: number };
+  return {
+    port,
+    async stop() {
+      child.stdin!.end();
+      const last = await lines.next();
+      clearTimeout(kill);
+      return last.done ? { cpuMs: NaN, forwarded: NaN } : (JSON.parse(last.value as string) as { cpuMs: number; forwarded: number });
+    },
+  };
+}
+
+async function pairsRow(calls: number, seconds: number, warmup: number, seed: number, path: PathKind, reflectorPort: number | undefined): Promise<ChildReport[]> {
   const { child, report } = startChild();
-  child.send({ mode: 'pairs', calls, seconds, warmup, seed } satisfies ChildTask);
+  child.send({ mode: 'pairs', calls, seconds, warmup, seed, path, ...(reflectorPort !== undefined ? { reflectorPort } : {}) } satisfies ChildTask);
   return [await report];
 }
 
-async function legPerProcessRow(seconds: number, warmup: number): Promise<ChildReport[]> {
-  const telegram = new FakeTelegram({ seed: 42 });
+async function legPerProcessRow(seconds: number, warmup: number, path: PathKind, reflectorPort: number | undefined): Promise<ChildReport[]> {
+  const telegram = new FakeTelegram({ seed: 42, ...pathSettings(path, reflectorPort) });
   const ids = [20_001n, 20_002n] as const;
   const legs = ids.map((self, i) => {
     const c = startChild();
@@ -81,11 +111,12 @@ async function legPerProcessRow(seconds: number, warmup: number): Promise<ChildR
     return await Promise.all(legs.map((l) => l.report));
   } finally {
     for (const l of legs) l.stopServing();
-    telegram.close();
+    await telegram.close();
   }
 }
 
 interface Row {
+  readonly path: PathKind;
   readonly label: string;
   readonly legs: number;
   readonly reports: readonly ChildReport[];
@@ -102,7 +133,7 @@ function format(rows: readonly Row[]): { main: Table; threads: Table; memory: Ta
   const main: Table = [];
   const threads: Table = [];
   const memory: Table = [];
-  for (const { label, legs, reports } of rows) {
+  for (const { path, label, legs, reports } of rows) {
     const each = (f: (r: ChildReport) => number): number => median(reports.map(f));
     const cpu = each((r) => perLegSecond(r, (w) => w.cpuMs));
     const codec = each((r) => r.codecMs);
@@ -119,10 +150,12 @@ function format(rows: readonly Row[]): { main: Table; threads: Table; memory: Ta
     const perLeg = (f: (w: NonNullable<ChildReport['window']>, r: ChildReport) => number): number =>
       Number(each((r) => (r.window && r.legs > 0 ? f(r.window, r) / r.legs / 1e6 : NaN)).toFixed(2));
     main.push({
+      path,
       row: label,
       legs,
       failed: reports.reduce((a, r) => a + r.failed, 0),
       'setup ms': Math.round(median(reports.flatMap((r) => r.setupMs))),
+      'ICE+DTLS ms': Math.round(median(reports.flatMap((r) => r.iceDtlsMs))),
       'CPU ms/leg-s': Number(cpu.toFixed(1)),
       'codec ms/leg-s': Number(codec.toFixed(1)),
       'CPU / codec': Number((cpu / codec).toFixed(2)),
@@ -132,6 +165,7 @@ function format(rows: readonly Row[]): { main: Table; threads: Table; memory: Ta
       'RSS MB/leg': perLeg((w, r) => w.rss - r.base.rss),
     });
     memory.push({
+      path,
       row: label,
       'RSS MB/leg': perLeg((w, r) => w.rss - r.base.rss),
       'JS heap MB/leg': perLeg((w, r) => w.heapUsed - r.base.heapUsed),
@@ -140,6 +174,7 @@ function format(rows: readonly Row[]): { main: Table; threads: Table; memory: Ta
       'RSS MB/process without calls': Number(each((r) => r.base.rss / 1e6).toFixed(0)),
     });
     threads.push({
+      path,
       row: label,
       'JS thread': Number(each((r) => perLegSecond(r, (w) => w.threads.main)).toFixed(1)),
       'libdatachannel threads': Number(each((r) => perLegSecond(r, (w) => w.threads.webrtc)).toFixed(1)),
@@ -157,11 +192,26 @@ export default async function benchCall(): Promise<void> {
   // Seconds of audio before the window: JIT tier-up of the per-frame code and of the libopus
   // WebAssembly, and the jitter buffers settling.
   const warmup = typeof args.warmup === 'string' ? Number(args.warmup) : quick ? 2 : 5;
+  const paths = (typeof args.paths === 'string' ? args.paths.split(',') : ['host', 'reflector']).filter((p): p is PathKind => p === 'host' || p === 'reflector');
   const load0 = loadavg()[0]!;
   const rows: Row[] = [];
-  if (levels.includes(0)) rows.push({ label: 'one leg per process', legs: 2, reports: await legPerProcessRow(seconds, warmup) });
-  for (const [i, calls] of levels.filter((n) => n > 0).entries()) {
-    rows.push({ label: `${calls} call${calls > 1 ? 's' : ''} in one process`, legs: 2 * calls, reports: await pairsRow(calls, seconds, warmup, 500 + i) });
+  const reflector = paths.includes('reflector') ? await startReflectorChild() : undefined;
+  let reflectorSeconds = 0;
+  let reflectorUse: { cpuMs: number; forwarded: number } | undefined;
+  try {
+    for (const [i, calls] of levels.entries()) {
+      for (const path of paths) {
+        const port = path === 'reflector' ? reflector?.port : undefined;
+        const row: Row =
+          calls === 0
+            ? { path, label: 'one leg per process', legs: 2, reports: await legPerProcessRow(seconds, warmup, path, port) }
+            : { path, label: `${calls} call${calls > 1 ? 's' : ''} in one process`, legs: 2 * calls, reports: await pairsRow(calls, seconds, warmup, 500 + i, path, port) };
+        rows.push(row);
+        if (path === 'reflector') reflectorSeconds += (warmup + seconds) * (row.reports.reduce((a, r) => a + r.legs, 0) / 2);
+      }
+    }
+  } finally {
+    reflectorUse = await reflector?.stop();
   }
   const { main, threads, memory } = format(rows);
   if (process.env.BENCH_JSON) {
@@ -176,7 +226,11 @@ export default async function benchCall(): Promise<void> {
   console.table(threads);
   process.stdout.write('Memory (JS heap and external memory after a full collection at the end of the window)\n');
   console.table(memory);
+  if (reflectorUse) {
+    process.stdout.write(`fake reflector process: ${reflectorUse.cpuMs.toFixed(0)} ms CPU for ${reflectorUse.forwarded} packets forwarded over ~${reflectorSeconds} call-seconds of audio (plus set-ups)\n`);
+  }
   process.stdout.write(
+    'host = p2p allowed, direct; reflector = p2p off, through a fake reflector in a child process.\n' +
     'CPU: the whole process over the audio window, per leg. codec: libopus encode + decode of the same audio alone, same process, per leg-second.\n' +
       'skipped: frames senders skipped because the event loop stalled (an overloaded process or machine; loss does not count them).\n' +
       'RSS per leg: (peak RSS during the calls - RSS with the runtime loaded and no call) / legs.\n',
