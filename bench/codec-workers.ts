@@ -10,9 +10,10 @@
  *   worker_threads (Atomics.notify), each holding the encoders of its legs; the JavaScript thread
  *   decodes meanwhile, then waits (Atomics.wait) for the packets and copies them out. Same tick,
  *   same latency: no frame waits for the next tick.
- * Per row: process CPU per leg-second, JavaScript-thread CPU per leg-second (/proc/self/task),
- * the JavaScript thread's busy time per tick (p50 / p99, what is left of 20 ms for the network and
- * the application) and its wait for the workers. Precomputed audio; asserts nothing.
+ * Per row: process and JavaScript-thread CPU (/proc/self/task) per leg and second of audio, the
+ * JavaScript thread's busy time per tick (p50 / p99, what is left of 20 ms for the network and the
+ * application), its wait for the workers, and whether the ticks kept up with real time. Precomputed
+ * audio; asserts nothing.
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -82,6 +83,8 @@ interface RowResult {
   readonly busyP50: number;
   readonly busyP99: number;
   readonly waitP99: number;
+  /** Audio seconds ticked per wall second: below 1, the ticks did not keep up. */
+  readonly realTime: number;
 }
 
 async function row(legs: number, workers: number, seconds: number): Promise<RowResult> {
@@ -152,7 +155,16 @@ async function row(legs: number, workers: number, seconds: number): Promise<RowR
   for (const e of encoders) e.close();
   for (const d of decoders) d.close();
   const p99 = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length * 0.99)] ?? NaN;
-  return { cpu: (cpu.user + cpu.system) / 1000 / wall / legs, mainCpu: mainCpu / wall / legs, busyP50: median(busy), busyP99: p99(busy), waitP99: p99(waits) };
+  // Per 50 frames (an audio second), not per wall second: a starved process runs fewer ticks a second.
+  const audioSeconds = (50 * seconds) / 50;
+  return {
+    cpu: (cpu.user + cpu.system) / 1000 / audioSeconds / legs,
+    mainCpu: mainCpu / audioSeconds / legs,
+    busyP50: median(busy),
+    busyP99: p99(busy),
+    waitP99: p99(waits),
+    realTime: audioSeconds / wall,
+  };
 }
 
 export default async function benchCodecWorkers(): Promise<void> {
@@ -173,6 +185,7 @@ export default async function benchCodecWorkers(): Promise<void> {
         'JS busy per tick p50 ms': Number(r.busyP50.toFixed(2)),
         'p99 ms': Number(r.busyP99.toFixed(2)),
         'wait for workers p99 ms': Number(r.waitP99.toFixed(2)),
+        'real time': Number(r.realTime.toFixed(2)),
       });
     }
   }
@@ -181,7 +194,10 @@ export default async function benchCodecWorkers(): Promise<void> {
       `(load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}, node ${process.version})\n`,
   );
   console.table(table);
-  process.stdout.write('JS busy: the tick on the JavaScript thread without its wait for the workers; 20 ms is the whole budget of a frame.\n');
+  process.stdout.write(
+    'CPU per leg and per second of audio (50 ticks). JS busy: the tick on the JavaScript thread without its wait for the workers, wall time\n' +
+      '(preemption on a loaded machine included); 20 ms is the whole budget of a frame. real time: audio seconds ticked per wall second (< 1: behind).\n',
+  );
 }
 
 if (!isMainThread && (workerData as { buffers?: unknown } | undefined)?.buffers) workerMain();
