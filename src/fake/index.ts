@@ -40,7 +40,7 @@ export type {
   FakeSignalingPacket,
   FakeTelegramHooks,
   FakeTelegramOptions,
-} from './fake-telegram.js';
+} from './fake-options.js';
 export type { FakeCallConfig } from './tl-views.js';
 export { FakeClient } from './fake-client.js';
 export { FakeReflector } from './fake-reflector.js';

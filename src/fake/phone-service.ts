@@ -10,7 +10,7 @@ import { TELEGRAM_DH_PRIME_HEX } from '../crypto/dh-config.js';
 import { readLong } from '../signaling/long.js';
 import { isTlObject, type TlObjectLike } from '../signaling/mtproto.js';
 import { decodeDiscardReason, decodeProtocol, type CallProtocolRecord, type DiscardReason } from '../signaling/phone-call-record.js';
-import type { FakeCallSettings, FakeConnection, FakeSignalingPacket, FakeTelegramOptions } from './fake-telegram.js';
+import type { FakeCallSettings, FakeConnection, FakeSignalingPacket, FakeTelegramOptions } from './fake-options.js';
 import type { SeededRandom } from './seeded-random.js';
 import type { TimerSet } from './timer-set.js';
 import {

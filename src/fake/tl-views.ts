@@ -8,7 +8,7 @@
 import { Api } from 'telegram';
 import { toLong } from '../signaling/long.js';
 import type { CallProtocolRecord, DiscardReason } from '../signaling/phone-call-record.js';
-import type { FakeConnection, FakeCustomParameters } from './fake-telegram.js';
+import type { FakeConnection, FakeCustomParameters } from './fake-options.js';
 import { FakeMigrateConferenceCallReason, registerMigrateReason } from './migrate-reason.js';
 import type { ServerCall, ServiceUser } from './phone-service.js';
 
