@@ -204,14 +204,30 @@ for (const protocol of PROTOCOL_CASES) {
       return call;
     }
 
+    /**
+     * ntgcalls 2.2.5 sometimes aborts in its own stop() ("Pure virtual function called", also seen
+     * between two ntgcalls: ntgcalls-self.test.ts, network-change.test.ts): tolerated while it
+     * stops, for that version and that crash only; what tgcall must do is still checked.
+     */
+    async function ntgcallsStops<T>(s: Scene, stopping: Promise<T>): Promise<T | undefined> {
+      try {
+        return await stopping;
+      } catch (err) {
+        if (version !== '2.2.5' || !/Pure virtual function called/.test(s.peer.stderrTail())) throw err;
+        console.log(`ntgcalls ${version}: aborted in its own stop() (known 2.2.5 teardown crash)`);
+        return undefined;
+      }
+    }
+
     async function hangUp(s: Scene, call: Call, by: 'tgcall' | 'ntgcalls'): Promise<void> {
       if (by === 'tgcall') {
-        const report = s.peer.waitFor('report', undefined, 10_000);
+        const report = ntgcallsStops(s, s.peer.waitFor('report', undefined, 10_000));
         const end = await call.hangup();
         expect(end).toMatchObject({ reason: 'hangup', by: 'local' });
-        expect((await report).reason).toBe('hangup');
+        const theirs = await report;
+        if (theirs) expect(theirs.reason).toBe('hangup');
       } else {
-        await s.phone.hangup();
+        await ntgcallsStops(s, s.phone.hangup());
         const end = await call.whenEnded();
         expect(end).toMatchObject({ reason: 'hangup', by: 'remote' });
       }
