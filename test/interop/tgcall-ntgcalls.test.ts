@@ -205,16 +205,17 @@ for (const protocol of PROTOCOL_CASES) {
     }
 
     /**
-     * ntgcalls 2.2.5 sometimes aborts in its own stop() ("Pure virtual function called", also seen
-     * between two ntgcalls: ntgcalls-self.test.ts, network-change.test.ts): tolerated while it
-     * stops, for that version and that crash only; what tgcall must do is still checked.
+     * ntgcalls sometimes aborts in its own stop() ("Pure virtual function called": 2.2.5 also
+     * between two ntgcalls, ntgcalls-self.test.ts; 3.0.5 once right after tgcall's hang-up): that
+     * crash, while ntgcalls stops, is tolerated; what tgcall must do is still checked. Any other
+     * failure of the peer fails the test.
      */
     async function ntgcallsStops<T>(s: Scene, stopping: Promise<T>): Promise<T | undefined> {
       try {
         return await stopping;
       } catch (err) {
-        if (version !== '2.2.5' || !/Pure virtual function called/.test(s.peer.stderrTail())) throw err;
-        console.log(`ntgcalls ${version}: aborted in its own stop() (known 2.2.5 teardown crash)`);
+        if (!/Pure virtual function called/.test(s.peer.stderrTail())) throw err;
+        console.log(`ntgcalls ${version}: aborted in its own stop() (known ntgcalls teardown crash)`);
         return undefined;
       }
     }
@@ -222,6 +223,7 @@ for (const protocol of PROTOCOL_CASES) {
     async function hangUp(s: Scene, call: Call, by: 'tgcall' | 'ntgcalls'): Promise<void> {
       if (by === 'tgcall') {
         const report = ntgcallsStops(s, s.peer.waitFor('report', undefined, 10_000));
+        report.catch(() => undefined); // awaited below: a crash during our hang-up is no unhandled rejection
         const end = await call.hangup();
         expect(end).toMatchObject({ reason: 'hangup', by: 'local' });
         const theirs = await report;
