@@ -123,6 +123,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
   private edgeQueue: ((edge: NetworkEdgePort) => void)[] | undefined = [];
   private edgeOpening: Promise<NetworkEdgePort | undefined> | undefined;
   private finalDiagnosis: TransportDiagnosis | undefined;
+  private lastPath: PathInfo | undefined;
   private pumping = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
@@ -267,8 +268,13 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
 
   /** The route carrying the call: which kind of path, which peer address, which relay server. */
   path(): PathInfo | undefined {
+    // After close, or once the peer's close_notify took the pair away: the route the call last
+    // had (looked up at least at 'connected'), so a call the peer ended still reports how it went.
+    if (this.released) return this.lastPath;
     const pair = this.selectedCandidatePair();
-    return pair && this.edge ? this.edge.pathInfo(pair.remote.port) : undefined;
+    const path = pair && this.edge ? this.edge.pathInfo(pair.remote.port) : undefined;
+    if (path) this.lastPath = path;
+    return path;
   }
 
   /**
@@ -397,11 +403,12 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
   /** Releases the timer, the edge's sockets and the peer connection once; `closed` follows. */
   private release(reason: CloseReason): void {
     if (this.released) return;
-    this.released = true;
     this.clearTimer();
     this.edgeQueue = undefined;
     // What the edge tried, kept before its routes are forgotten (the `closed` listener reads it).
     this.finalDiagnosis = diagnose(this.edge);
+    this.path();
+    this.released = true;
     const port = this.port;
     void (port ? port.close() : Promise.resolve())
       .catch((err: unknown) => this.reportError(err))
