@@ -27,10 +27,11 @@ export interface ToneHeard {
 
 const FRAME_MS = 20;
 const FRAMES_PER_WINDOW = 5;
-const VOICED = 2000;
+/** A sample louder than this makes its frame voiced: where judging starts. */
+export const VOICED_LEVEL = 2000;
 
 export function judgeTone(frames: readonly JudgedFrame[], frequency: number): ToneHeard {
-  const first = frames.findIndex((f) => !f.concealed && f.pcm.some((s) => Math.abs(s) > VOICED));
+  const first = frames.findIndex((f) => !f.concealed && f.pcm.some((s) => Math.abs(s) > VOICED_LEVEL));
   if (first < 0) return { share: 0, windows: 0, decodedMs: 0, concealedMs: 0 };
   let run: Int16Array[] = [];
   let windows = 0;

@@ -3,7 +3,7 @@ import { concatSamples, FakeTelegram, generateTone, toneFraction, type FakeTeleg
 import { TelegramCalls, type CallEndInfo, type TelegramCallsOptions } from '../../src/index.js';
 import { Call } from '../../src/call/call.js';
 import { expect } from 'vitest';
-import { judgeTone } from '../../src/cli/tone-judge.js';
+import { judgeTone, VOICED_LEVEL } from '../../src/cli/tone-judge.js';
 import { liveNativeHandles } from '../../src/transport/native-handles.js';
 import type { AudioFrame } from '../../src/media/index.js';
 
@@ -95,7 +95,7 @@ export async function hearTone(call: Call, frequency: number, needMs = 1_500, ma
     if (next === 'timeout' || next.done) break;
     frames.push(next.value);
     // counts toward `needMs` from the first voiced decoded frame on, as judgeTone does
-    if (!next.value.concealed && (decoded > 0 || next.value.pcm.some((s) => Math.abs(s) > 2000))) decoded += 1;
+    if (!next.value.concealed && (decoded > 0 || next.value.pcm.some((s) => Math.abs(s) > VOICED_LEVEL))) decoded += 1;
   }
   await iterator.return?.();
   const { share, decodedMs, concealedMs } = judgeTone(frames, frequency);
@@ -113,7 +113,7 @@ export async function expectHears(call: Call, frequency: number, label = `hears 
 
 /** Fraction of 100 ms windows, from the first voiced one, in which `frequency` dominates. */
 export function toneShare(pcm: Int16Array, frequency: number): number {
-  const first = pcm.findIndex((s) => Math.abs(s) > 2000);
+  const first = pcm.findIndex((s) => Math.abs(s) > VOICED_LEVEL);
   if (first < 0) return 0;
   return toneFraction(pcm.subarray(first), frequency, { windowMs: 100 });
 }
