@@ -182,12 +182,7 @@ export class NetworkEdge implements NetworkEdgePort {
           }
         }
       }
-      for (const [i, relay] of relays.entries()) {
-        if (relay.transport !== 'udp') continue;
-        const family = relay.server.address.includes(':') ? 6 : 4;
-        const local = options.bindAddress !== undefined && (options.bindAddress.includes(':') ? 6 : 4) === family ? options.bindAddress : family === 4 ? '0.0.0.0' : '::';
-        sockets.set(`relay${i}`, await bindUdp(family, local, options.portRange));
-      }
+      relays = await bindRelays(relays, sockets, options, direct.length > 0);
     } catch (err) {
       for (const socket of sockets.values()) closeQuietly(socket);
       throw err instanceof TransportError ? err : new TransportError('BIND_FAILED', toError(err).message, { cause: err });
@@ -478,4 +473,31 @@ function closeSocket(socket: Socket): Promise<void> {
       resolve(); // already closed
     }
   });
+}
+
+/**
+ * One UDP socket per UDP relay (`relay<i>`, i its index in the list returned). With a `portRange`
+ * too small for all of them, the relays that get no port are left out and the call goes on with
+ * the paths it has; only when no path at all is left does the call fail with PORT_RANGE_EXHAUSTED.
+ */
+async function bindRelays(relays: RelayPath[], sockets: Map<string, Socket>, options: NetworkEdgeOptions, haveDirect: boolean): Promise<RelayPath[]> {
+  const kept: RelayPath[] = [];
+  let exhausted: unknown;
+  for (const relay of relays) {
+    if (relay.transport === 'udp') {
+      const family = relay.server.address.includes(':') ? 6 : 4;
+      const local = options.bindAddress !== undefined && (options.bindAddress.includes(':') ? 6 : 4) === family ? options.bindAddress : family === 4 ? '0.0.0.0' : '::';
+      try {
+        sockets.set(`relay${kept.length}`, await bindUdp(family, local, options.portRange));
+      } catch (err) {
+        if (!(err instanceof TransportError) || err.code !== 'PORT_RANGE_EXHAUSTED') throw err;
+        exhausted = err;
+        options.logger.warn('relay left out: no free port in the port range', { server: formatEndpoint(relay.server) });
+        continue;
+      }
+    }
+    kept.push(relay);
+  }
+  if (exhausted !== undefined && kept.length === 0 && !haveDirect) throw exhausted;
+  return kept;
 }
