@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import type { TlObjectLike } from '../signaling/mtproto.js';
 import type { PhoneConnection } from '../signaling/phone-call-record.js';
 import type { FakeReflectorOptions } from './fake-reflector.js';
-import type { FakeCallInfo } from './phone-service.js';
+import type { FakeCallInfo } from './server-call.js';
 import type { SignalingRelayOptions } from './signaling-relay.js';
 import type { FakeCallConfig } from './tl-views.js';
 

@@ -55,7 +55,8 @@ import {
   type FakeTelegramOptions,
 } from './fake-options.js';
 import { FakeReflector } from './fake-reflector.js';
-import { fakeRpcError, PhoneService, type FakeCallInfo, type ServiceUser } from './phone-service.js';
+import { PhoneService } from './phone-service.js';
+import { fakeRpcError, type FakeCallInfo, type ServiceUser } from './server-call.js';
 import { SeededRandom } from './seeded-random.js';
 import { SignalingRelay, type SignalingRelayStats } from './signaling-relay.js';
 import { TimerSet } from './timer-set.js';

@@ -29,8 +29,8 @@
  * and `concatSamples` joins received frames.
  */
 export { FakeTelegram } from './fake-telegram.js';
-export { fakeFloodWait, fakeRpcError, firstCommonVersion } from './phone-service.js';
-export type { FakeCallInfo, FakeCallState } from './phone-service.js';
+export { fakeFloodWait, fakeRpcError, firstCommonVersion } from './server-call.js';
+export type { FakeCallInfo, FakeCallState } from './server-call.js';
 export type {
   FakeCallSettings,
   FakeConnection,

@@ -10,7 +10,7 @@ import { toLong } from '../signaling/long.js';
 import type { CallProtocolRecord, DiscardReason } from '../signaling/phone-call-record.js';
 import type { FakeConnection, FakeCustomParameters } from './fake-options.js';
 import { FakeMigrateConferenceCallReason, registerMigrateReason } from './migrate-reason.js';
-import type { ServerCall, ServiceUser } from './phone-service.js';
+import type { ServerCall, ServiceUser } from './server-call.js';
 
 /** What the server puts into a phoneCall: `connections`, `p2p_allowed`, `custom_parameters`. */
 export interface CallSettings {
