@@ -36,3 +36,20 @@ export function expectTonesBothWays(pair: NtgcallsPair, limit: { caller: number;
   expect(analyseTone(heardByCaller, CALLER_HZ).dominantFraction).toBeLessThan(0.1);
   expect(analyseTone(heardByCallee, CALLEE_HZ).dominantFraction).toBeLessThan(0.1);
 }
+
+/**
+ * ntgcalls sometimes aborts in its own stop() ("libc++abi: Pure virtual function called"): 2.2.5
+ * also between two ntgcalls (ntgcalls-self.test.ts), 3.0.5 now and then right after the peer's
+ * hang-up. `stopping` (a promise that waits on ntgcalls while it stops) resolves undefined when
+ * it failed with that crash; any other failure is rethrown. Handled from the moment it is made, so
+ * a crash before the caller awaits it is no unhandled rejection.
+ */
+export function ntgcallsStopping<T>(peer: NtgcallsPeer, stopping: Promise<T>, label: string): Promise<T | undefined> {
+  const tolerant = stopping.catch((err: unknown) => {
+    if (!/Pure virtual function called/.test(peer.stderrTail())) throw err;
+    console.log(`${label}: ntgcalls aborted in its own stop() (known ntgcalls teardown crash)`);
+    return undefined;
+  });
+  tolerant.catch(() => undefined);
+  return tolerant;
+}

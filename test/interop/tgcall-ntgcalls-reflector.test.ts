@@ -19,6 +19,7 @@ import { TelegramCalls, type Call } from '../../src/index.js';
 import { expectHears, nextIncoming, playTone } from '../e2e/helpers.js';
 import { createNetns, type Netns } from './netns.js';
 import { NtgcallsPeer } from './ntgcalls-peer.js';
+import { ntgcallsStopping } from './pair-checks.js';
 import { NtgcallsPhone } from './ntgcalls-phone.js';
 import { checkNtgcallsPrereqs, interopGate, NTGCALLS_VERSIONS } from './prereqs.js';
 import { analyseTone, readS16le } from './tone-detector.js';
@@ -131,7 +132,7 @@ for (const version of NTGCALLS_VERSIONS) {
       await call.accept();
       await tonesBothWays(s, call);
       if (version !== '2.2.5') expect((await emojis)?.emojis).toBe(call.emoji!.emoji.join(''));
-      await s.phone.hangup();
+      await ntgcallsStopping(s.peer, s.phone.hangup(), `ntgcalls ${version}`);
       expect((await call.whenEnded()).reason).toBe('hangup');
       expect(s.phone.errors).toEqual([]);
     }, 60_000);

@@ -26,6 +26,7 @@ import { expectHears, nextIncoming, playTone, toneShare } from '../e2e/helpers.j
 import { retransmissionCounter } from '../helpers/sctp-retransmissions.js';
 import { createNetns, type Netns } from './netns.js';
 import { NtgcallsPeer } from './ntgcalls-peer.js';
+import { ntgcallsStopping } from './pair-checks.js';
 import { NtgcallsPhone } from './ntgcalls-phone.js';
 import { checkNtgcallsPrereqs, interopGate, type NtgcallsVersion } from './prereqs.js';
 import { analyseTone, readS16le } from './tone-detector.js';
@@ -204,26 +205,11 @@ for (const protocol of PROTOCOL_CASES) {
       return call;
     }
 
-    /**
-     * ntgcalls sometimes aborts in its own stop() ("Pure virtual function called": 2.2.5 also
-     * between two ntgcalls, ntgcalls-self.test.ts; 3.0.5 once right after tgcall's hang-up): that
-     * crash, while ntgcalls stops, is tolerated; what tgcall must do is still checked. Any other
-     * failure of the peer fails the test.
-     */
-    async function ntgcallsStops<T>(s: Scene, stopping: Promise<T>): Promise<T | undefined> {
-      try {
-        return await stopping;
-      } catch (err) {
-        if (!/Pure virtual function called/.test(s.peer.stderrTail())) throw err;
-        console.log(`ntgcalls ${version}: aborted in its own stop() (known ntgcalls teardown crash)`);
-        return undefined;
-      }
-    }
+    const ntgcallsStops = <T,>(s: Scene, stopping: Promise<T>): Promise<T | undefined> => ntgcallsStopping(s.peer, stopping, `ntgcalls ${version}`);
 
     async function hangUp(s: Scene, call: Call, by: 'tgcall' | 'ntgcalls'): Promise<void> {
       if (by === 'tgcall') {
         const report = ntgcallsStops(s, s.peer.waitFor('report', undefined, 10_000));
-        report.catch(() => undefined); // awaited below: a crash during our hang-up is no unhandled rejection
         const end = await call.hangup();
         expect(end).toMatchObject({ reason: 'hangup', by: 'local' });
         const theirs = await report;
