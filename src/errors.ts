@@ -174,6 +174,8 @@ export type MediaErrorCode =
   | 'OPUS_CLOSED'
   | 'OPUS_DECODE'
   | 'OPUS_DECODER_INIT'
+  /** `encode()` called on an encoder that encodes in a codec worker (it takes `submit`/`take`). */
+  | 'OPUS_DEFERRED'
   | 'OPUS_ENCODE'
   | 'OPUS_ENCODER_CTL'
   | 'OPUS_ENCODER_INIT'

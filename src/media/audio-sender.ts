@@ -12,8 +12,11 @@
  *   and resumes with the marker bit and a timestamp that counted the muted time. Either way the
  *   MediaState message (sent by the transport) is what the peer's UI shows.
  * - Digital silence is encoded for real for the first frames, then the last silence packet is
- *   re-sent without running the encoder: an Opus packet decodes the same whatever precedes it,
- *   and this makes idle and muted calls nearly free.
+ *   re-sent without running the encoder (frame-encoder.ts).
+ * - The encoder may be deferred (a codec worker, codec-pool.ts): then `tick` sends the frames whose
+ *   packets are ready and `drain` the rest, in order, when the worker has encoded them — within
+ *   the same frame period, not a frame later. Everything decided from the payload (DTX, the marker
+ *   bit, sequence numbers) is decided in that in-order step.
  * - Marker bit on the first packet and at every talk-spurt start (application audio after fill
  *   silence, mute or DTX).
  * - DTX (off by default, as official clients do not signal usedtx): packets of ≤ 2 bytes are the
@@ -30,7 +33,8 @@
  *   (WSOLA) would keep every word but needs seconds of audibly faster speech to drain a stall.
  */
 import { PcmQueue } from './pcm-queue.js';
-import { downmixToMono, isSilent } from './pcm.js';
+import { downmixToMono } from './pcm.js';
+import { FrameEncoder } from './frame-encoder.js';
 import type { OpusEncoder } from './opus-codec.js';
 import { encodeAbsSendTime, encodeTransportSequence, serializeRtp, type RtpExtension } from './rtp.js';
 
@@ -97,7 +101,6 @@ export interface AudioSenderStats {
   liveCuts: number;
 }
 
-const SILENCE_CACHE_AFTER = 10;
 const DTX_KEEPALIVE_MS = 400;
 /** Live backlog measurement window: longer than the chunk period of any real capture API. */
 const LIVE_WINDOW_MS = 500;
@@ -107,10 +110,20 @@ const CUT_FADE_SAMPLES = 240; // 5 ms
 /** Catch-up burst after a stall, live input: timer lateness up to this loses nothing. */
 const LIVE_CATCH_UP_MS = 100;
 
+/** A frame between production and sending; `send: false` marks a pause (muted, or slots skipped). */
+interface PendingFrame {
+  readonly timestamp: number;
+  readonly talkSpurt: boolean;
+  readonly send: boolean;
+}
+
 export class AudioSender {
   private readonly ssrc: number;
   private payloadType: number;
   private readonly encoder: OpusEncoder;
+  private readonly frameEncoder: FrameEncoder;
+  /** Frames produced and not yet sent or suppressed, oldest first (their payloads may be in a worker). */
+  private readonly frames: PendingFrame[] = [];
   readonly frameMs: number;
   readonly frameSamples: number;
   private readonly inputChannels: 1 | 2;
@@ -137,8 +150,6 @@ export class AudioSender {
   /** True when the previous frame was not application audio (or was not sent). */
   private inPause = true;
   private lastSentMs = -Infinity;
-  private silentRun = 0;
-  private silencePacket: Uint8Array | undefined;
   private endOfInput = false;
   /** Extension element scratch, copied into each packet by serializeRtp. */
   private readonly absSendTimeData = new Uint8Array(3);
@@ -176,6 +187,18 @@ export class AudioSender {
     this.seq = (o.initialSequence ?? Math.floor(Math.random() * 0x10000)) & 0xffff;
     this.tsBase = (o.initialTimestamp ?? Math.floor(Math.random() * 0x100000000)) >>> 0;
     this.twcc = (o.initialTransportSequence ?? 1) & 0xffff;
+    // DTX packets must not be cached: their meaning is "not transmitted".
+    this.frameEncoder = new FrameEncoder(this.encoder, this.frameSamples, !this.dtx);
+  }
+
+  /** Called from the event loop when a deferred encoder has packets for `drain`. */
+  set onEncoded(listener: (() => void) | undefined) {
+    this.frameEncoder.onReady = listener;
+  }
+
+  /** Frames produced whose packets are still being encoded (a deferred encoder). */
+  get awaitingEncoder(): number {
+    return this.frames.length;
   }
 
   start(nowMs: number): void {
@@ -258,13 +281,12 @@ export class AudioSender {
   }
 
   getStats(): AudioSenderStats {
-    return { ...this.s };
+    return { ...this.s, cachedSilenceFrames: this.frameEncoder.cachedSilenceFrames };
   }
 
   /** Produces every packet due at `nowMs`. */
   tick(nowMs: number): Buffer[] {
-    const out: Buffer[] = [];
-    if (!this.started) return out;
+    if (!this.started) return [];
     const due = this.nextDeadline <= nowMs ? Math.floor((nowMs - this.nextDeadline) / this.frameMs) + 1 : 0;
     // Live audio older than LIVE_CATCH_UP_MS is stale: a shorter burst also raises the peer's
     // jitter estimate less (its delay target follows the spread of packet transit times).
@@ -277,18 +299,44 @@ export class AudioSender {
       const behind = due - catchUp;
       this.frameIndex += behind;
       this.s.skippedFrames += behind;
-      this.inPause = true;
+      this.frames.push({ timestamp: 0, talkSpurt: false, send: false });
       if (this.inputMode === 'live') this.cut(behind * this.frameSamples);
     }
-    for (let n = Math.min(due, catchUp); n > 0; n -= 1) {
-      const packet = this.produceFrame(nowMs);
-      if (packet) out.push(packet);
-    }
+    for (let n = Math.min(due, catchUp); n > 0; n -= 1) this.produceFrame();
     if (due > catchUp && this.inputMode === 'live') {
       // A live source delivers what it captured during the stall right after it (the frame timer
       // runs before I/O callbacks): judge the backlog at the next frame, not a window later.
       this.windowMin = Infinity;
       this.windowFrames = this.liveWindowFrames - 1;
+    }
+    return this.drain(nowMs);
+  }
+
+  /**
+   * Packets of the produced frames whose payloads are ready, in order: all of them with an
+   * ordinary encoder; with a deferred one, up to the first still being encoded.
+   */
+  drain(nowMs: number): Buffer[] {
+    const out: Buffer[] = [];
+    while (this.frames.length > 0) {
+      const f = this.frames[0]!;
+      if (!f.send) {
+        this.frames.shift();
+        this.inPause = true;
+        continue;
+      }
+      const payload = this.frameEncoder.next();
+      if (payload === undefined) break;
+      this.frames.shift();
+      // An empty payload is a frame the worker could not encode: not sent, like a DTX frame.
+      if (payload.length === 0 || (this.dtx && payload.length <= 2 && nowMs - this.lastSentMs < DTX_KEEPALIVE_MS)) {
+        this.s.suppressedFrames += 1;
+        this.inPause = true;
+        continue;
+      }
+      const marker = !this.sentAny || (f.talkSpurt && this.inPause);
+      this.inPause = !f.talkSpurt;
+      out.push(this.packetize(payload, f.timestamp, marker, nowMs));
     }
     return out;
   }
@@ -317,7 +365,7 @@ export class AudioSender {
     this.windowFrames = 0;
   }
 
-  private produceFrame(nowMs: number): Buffer | undefined {
+  private produceFrame(): void {
     const index = this.frameIndex;
     this.frameIndex += 1;
     const timestamp = (this.tsBase + index * this.frameSamples) >>> 0;
@@ -330,42 +378,16 @@ export class AudioSender {
       pcm = undefined;
       if (this.muteMode === 'pause') {
         this.s.suppressedFrames += 1;
-        this.inPause = true;
-        return undefined;
+        this.frames.push({ timestamp, talkSpurt: false, send: false });
+        return;
       }
     } else if (fromApp) {
       this.s.audioFrames += 1;
     } else {
       this.s.silenceFrames += 1;
     }
-
-    const payload = this.encodeFrame(pcm);
-    if (this.dtx && payload.length <= 2 && nowMs - this.lastSentMs < DTX_KEEPALIVE_MS) {
-      this.s.suppressedFrames += 1;
-      this.inPause = true;
-      return undefined;
-    }
-    const talkSpurt = fromApp && !this.isMuted;
-    const marker = !this.sentAny || (talkSpurt && this.inPause);
-    this.inPause = !talkSpurt;
-    return this.packetize(payload, timestamp, marker, nowMs);
-  }
-
-  private encodeFrame(pcm: Int16Array | undefined): Uint8Array {
-    const silent = pcm === undefined || isSilent(pcm);
-    if (!silent) {
-      this.silentRun = 0;
-      return this.encoder.encode(pcm!);
-    }
-    this.silentRun += 1;
-    if (this.silencePacket && this.silentRun > SILENCE_CACHE_AFTER) {
-      this.s.cachedSilenceFrames += 1;
-      return this.silencePacket;
-    }
-    const payload = this.encoder.encode(pcm ?? new Int16Array(this.frameSamples));
-    // DTX packets must not be cached: their meaning is "not transmitted".
-    if (this.silentRun === SILENCE_CACHE_AFTER && !this.dtx) this.silencePacket = payload;
-    return payload;
+    this.frameEncoder.submit(pcm);
+    this.frames.push({ timestamp, talkSpurt: fromApp && !this.isMuted, send: true });
   }
 
   private packetize(payload: Uint8Array, timestamp: number, marker: boolean, nowMs: number): Buffer {
@@ -395,6 +417,7 @@ export class AudioSender {
 
   close(): void {
     this.queue.clear();
+    this.frames.length = 0;
     this.encoder.close();
   }
 }

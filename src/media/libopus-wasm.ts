@@ -263,7 +263,7 @@ class WasmOpusEncoder implements OpusEncoder {
     }
   }
 
-  private ctl(request: number, value: number): void {
+  ctl(request: number, value: number): void {
     if (this.st === 0) return;
     this.lib.check(this.x.opus_encoder_ctl_set(this.st, request, value), 'encoder_ctl');
   }

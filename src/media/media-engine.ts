@@ -238,6 +238,20 @@ export class MediaEngine {
     return result;
   }
 
+  /**
+   * With a deferred encoder (a codec worker), called from the event loop when packets of frames
+   * produced by an earlier `tick` are ready: get them with `collectEncoded`.
+   */
+  set onEncoded(listener: (() => void) | undefined) {
+    this.sender.onEncoded = listener;
+  }
+
+  /** RTP packets of earlier ticks' frames that a deferred encoder has finished since, in order. */
+  collectEncoded(nowMs: number): Buffer[] {
+    if (!this.started || this.closed) return [];
+    return this.sender.drain(nowMs);
+  }
+
   /** Feeds one incoming RTP packet. Never throws: bad packets are counted. */
   handleRtp(buf: Uint8Array, nowMs: number): void {
     if (this.closed) return;

@@ -104,6 +104,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.highWaterMs = options.inputHighWaterMs ?? 200;
     this.inputMode = options.inputMode ?? 'live';
     this.pacer = new Pacer(this.now, (t) => this.onTick(t), (err) => this.fail(err));
+    this.engine.onEncoded = () => this.sendEncoded();
 
     this.input = new Writable({
       write: (chunk: Buffer, _enc, cb) => this.writeBytes(chunk, cb, this.inputMode),
@@ -272,6 +273,17 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     for (let i = 0; i < r.frames.length; i += 1) this.deliver(r.frames[i]!);
     if ((this.pendingWrite || this.drainWaiters.length > 0) && this.engine.queuedInputMs <= this.highWaterMs / 2) this.releaseWriters();
     return this.engine.nextDeadline;
+  }
+
+  /** A codec worker finished frames of an earlier tick: they go out now, not at the next tick. */
+  private sendEncoded(): void {
+    if (this.isClosed) return;
+    try {
+      const packets = this.engine.collectEncoded(this.now());
+      for (let i = 0; i < packets.length; i += 1) this.send('rtp', packets[i]!);
+    } catch (err) {
+      this.log.warn('sending encoded frames failed', { error: toError(err).message });
+    }
   }
 
   private send(kind: 'rtp' | 'rtcp', packet: Buffer): void {

@@ -39,7 +39,26 @@ export interface OpusEncoder {
   encode(pcm: Int16Array): Uint8Array;
   setBitrate(bps: number): void;
   setPacketLossPercent(percent: number): void;
+  /** Any libopus encoder CTL (request codes below): what codec workers use for every setting. */
+  ctl?(request: number, value: number): void;
   close(): void;
+}
+
+/**
+ * An encoder that encodes elsewhere (a codec worker, `CodecWorkerPool`): frames go in with
+ * `submit`, their packets come back from `take` in the same order, later. `encode` is not
+ * available on it.
+ */
+export interface DeferredOpusEncoder extends OpusEncoder {
+  submit(pcm: Int16Array): void;
+  /** The next packet in submission order; null: that frame could not be encoded (dropped); undefined: not ready yet. */
+  take(): Uint8Array | null | undefined;
+  /** Set by the owner: called from the event loop when `take` has something new. */
+  onReady: (() => void) | undefined;
+}
+
+export function isDeferredEncoder(encoder: OpusEncoder): encoder is DeferredOpusEncoder {
+  return typeof (encoder as Partial<DeferredOpusEncoder>).submit === 'function';
 }
 
 export interface OpusDecoder {
@@ -157,6 +176,10 @@ class NativeOpusEncoder implements OpusEncoder {
 
   setPacketLossPercent(percent: number): void {
     this.enc?.ctl(OPUS_SET_PACKET_LOSS_PERC, clampLossPercent(percent));
+  }
+
+  ctl(request: number, value: number): void {
+    this.enc?.ctl(request, value);
   }
 
   close(): void {

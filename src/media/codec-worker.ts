@@ -1,0 +1,73 @@
+/**
+ * A codec worker (worker_threads) of `CodecWorkerPool`: holds the Opus encoders of the calls pinned
+ * to it and encodes what their rings hold each time the JavaScript thread rings the doorbell.
+ *
+ * It blocks in `Atomics.wait` between passes — the cheapest wake-up there is, and allowed in a
+ * worker — so its port is read with `receiveMessageOnPort` at the start of each pass instead of
+ * 'message' events. Node queues a posted message on the receiving port as `postMessage` returns,
+ * so a settings change posted before a doorbell is applied before the frames that follow it.
+ * Messages: { t: 'open', id, buffer, options } | { t: 'ctl', id, request, value } | { t: 'close', id }.
+ */
+import { isMainThread, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { COMPLETED, DOORBELL, SlotReader } from './codec-slots.js';
+import { defaultOpusCodec, type OpusEncoder, type OpusEncoderOptions } from './opus-codec.js';
+
+export type CodecWorkerMessage =
+  | { readonly t: 'open'; readonly id: number; readonly buffer: SharedArrayBuffer; readonly options: OpusEncoderOptions }
+  | { readonly t: 'ctl'; readonly id: number; readonly request: number; readonly value: number }
+  | { readonly t: 'close'; readonly id: number };
+
+export interface CodecWorkerData {
+  readonly signal: SharedArrayBuffer;
+}
+
+function run(data: CodecWorkerData): void {
+  const port = parentPort!;
+  const signal = new Int32Array(data.signal);
+  const codec = defaultOpusCodec();
+  const encoders = new Map<number, { reader: SlotReader; encoder: OpusEncoder }>();
+
+  const apply = (m: CodecWorkerMessage): void => {
+    if (m.t === 'open') {
+      encoders.set(m.id, { reader: new SlotReader(m.buffer), encoder: codec.createEncoder(m.options) });
+    } else if (m.t === 'ctl') {
+      encoders.get(m.id)?.encoder.ctl?.(m.request, m.value);
+    } else {
+      encoders.get(m.id)?.encoder.close();
+      encoders.delete(m.id);
+    }
+  };
+
+  let seen = Atomics.load(signal, DOORBELL);
+  for (;;) {
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+      try {
+        apply(m.message as CodecWorkerMessage);
+      } catch {
+        // A rejected setting keeps the encoder as it was (as on the JavaScript thread, where the
+        // setters' failures never reach the call); an encoder that cannot be created leaves its
+        // ring unread, and the JavaScript thread's bound on it falls back to its own encoder.
+      }
+    }
+    for (const { reader, encoder } of encoders.values()) {
+      for (let pcm = reader.next(); pcm; pcm = reader.next()) {
+        let packet: Uint8Array | null;
+        try {
+          packet = encoder.encode(pcm);
+        } catch {
+          packet = null; // this frame is dropped; the call goes on
+        }
+        reader.complete(packet);
+      }
+    }
+    Atomics.store(signal, COMPLETED, seen);
+    Atomics.notify(signal, COMPLETED);
+    // Sleeps only if nothing was rung since `seen` was read: no doorbell is missed.
+    Atomics.wait(signal, DOORBELL, seen);
+    seen = Atomics.load(signal, DOORBELL);
+  }
+}
+
+if (!isMainThread && (workerData as Partial<CodecWorkerData> | undefined)?.signal instanceof SharedArrayBuffer) {
+  run(workerData as CodecWorkerData);
+}
