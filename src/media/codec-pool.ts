@@ -18,8 +18,6 @@
  * calls, by encoders on the JavaScript thread (one warning per pool); the pool then starts no
  * more workers, so a crashing worker cannot crash-loop.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { toError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -51,6 +49,8 @@ class WorkerHandle {
   rung = 0;
   handled = 0;
   watching = false;
+  /** The worker has loaded and made its first pass (it posts one message then). */
+  ready = false;
   nextId = 1;
 
   constructor(
@@ -100,6 +100,11 @@ export class CodecWorkerPool {
     return n;
   }
 
+  /** The running worker threads, for tests that kill one. */
+  get threadsForTest(): readonly Worker[] {
+    return this.handles.map((h) => h.worker);
+  }
+
   createEncoder(options: OpusEncoderOptions): OpusEncoder {
     validateEncoderOptions(options);
     const handle = this.lost ? undefined : this.leastLoaded();
@@ -142,6 +147,7 @@ export class CodecWorkerPool {
     const worker = startCodecWorker(data);
     const handle = new WorkerHandle(worker, new Int32Array(data.signal));
     worker.unref(); // the calls' frame timer keeps the process alive while they run, never a worker
+    worker.once('message', () => (handle.ready = true));
     worker.on('error', (err) => this.workerLost(handle, err));
     worker.on('exit', (code) => this.workerLost(handle, new Error(`codec worker exited with code ${code}`)));
     return handle;
@@ -149,6 +155,9 @@ export class CodecWorkerPool {
 
   private link(h: WorkerHandle, id: number): EncoderWorkerLink {
     return {
+      get ready() {
+        return h.ready && h.state === 'running';
+      },
       ring: () => {
         h.rung = (Atomics.add(h.signal, DOORBELL, 1) + 1) | 0;
         Atomics.notify(h.signal, DOORBELL);
@@ -239,7 +248,13 @@ function startCodecWorker(data: CodecWorkerData): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSource ? './codec-worker.ts' : './codec-worker.js', import.meta.url);
   if (!fromSource) return new Worker(entry, { workerData: data });
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+  // Resolved from here (its ESM entry), so that the worker finds it whatever the working directory.
+  let tsx = 'tsx/esm/api';
+  try {
+    tsx = import.meta.resolve(tsx);
+  } catch {
+    // a runtime without import.meta.resolve: the worker resolves the bare name itself
+  }
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
   return new Worker(boot, { eval: true, workerData: data });
 }

@@ -24,7 +24,11 @@ export interface CodecWorkerData {
 function run(data: CodecWorkerData): void {
   const port = parentPort!;
   const signal = new Int32Array(data.signal);
-  const codec = defaultOpusCodec();
+  // The WebAssembly libopus, never the @evan/opus addon: the addon encodes into one output buffer
+  // per process (node/index.js: `buffers.encoder()`, sliced after each encode), so two threads
+  // encoding at once corrupt each other's packets (measured: 3 of 500 main-thread packets differed
+  // while one worker encoded; audible in the tests). Each worker has its own wasm memory.
+  const codec = defaultOpusCodec({ wasmEncoder: true });
   const encoders = new Map<number, { reader: SlotReader; encoder: OpusEncoder }>();
 
   const apply = (m: CodecWorkerMessage): void => {
@@ -39,6 +43,7 @@ function run(data: CodecWorkerData): void {
   };
 
   let seen = Atomics.load(signal, DOORBELL);
+  port.postMessage('ready'); // the JavaScript thread encodes its calls' first frames itself until now
   for (;;) {
     for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
       try {

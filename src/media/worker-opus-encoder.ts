@@ -4,6 +4,11 @@
  * rings the worker; the packet comes back through `take`, in order, once the worker has encoded it
  * (the pool calls `notify`, which calls `onReady`).
  *
+ * Until its worker has started (tens of ms from the built package, a few hundred from the sources
+ * under tsx) frames are encoded on the JavaScript thread, then the worker takes over: waiting for
+ * it would send the first frames late and in a burst, which the peer's jitter buffer answers with
+ * a long delay. The switch restarts the encoder's state once, at the start of the call.
+ *
  * When the worker is lost (it died, or fell 2 s behind) the encoder falls back to an encoder on
  * the JavaScript thread: the packets the worker finished are kept, the frames it had not encoded
  * are encoded here from the ring (shared memory outlives the worker), every setting is replayed,
@@ -26,6 +31,8 @@ const MAX_OVERFLOW = 100;
 
 /** What the encoder needs from its worker (the pool's handle). */
 export interface EncoderWorkerLink {
+  /** The worker has started: frames submitted from now on are encoded there. */
+  readonly ready: boolean;
   /** Wakes the worker: frames were submitted. */
   ring(): void;
   /** Posts a settings change (libopus CTL) to the worker. */
@@ -39,10 +46,12 @@ export interface EncoderWorkerLink {
 export class WorkerOpusEncoder implements DeferredOpusEncoder {
   readonly channels: 1 | 2;
   onReady: (() => void) | undefined;
+  /** 'starting': encoded here until the worker is up; 'worker'; 'local': the worker was lost. */
+  private mode: 'starting' | 'worker' | 'local' = 'starting';
   private writer: SlotWriter | undefined;
   private link: EncoderWorkerLink | undefined;
   private readonly overflow: Int16Array[] = [];
-  /** The JavaScript thread's encoder once the worker is lost, and its packets not yet taken. */
+  /** The JavaScript thread's encoder (before the worker starts, after it is lost), and its packets not yet taken: they come before the ring's. */
   private local: OpusEncoder | undefined;
   private readonly localPackets: (Uint8Array | null)[] = [];
   /** Every setting changed since creation, replayed on a fallback encoder. */
@@ -63,7 +72,7 @@ export class WorkerOpusEncoder implements DeferredOpusEncoder {
 
   /** True while a worker encodes for it. */
   get inWorker(): boolean {
-    return this.writer !== undefined;
+    return this.mode === 'worker';
   }
 
   /** Frames given to the worker and not yet encoded by it. */
@@ -80,21 +89,29 @@ export class WorkerOpusEncoder implements DeferredOpusEncoder {
     if (pcm.length !== 48 * this.options.frameMs * this.channels) {
       throw new MediaError('OPUS_BAD_FRAME_SIZE', `expected ${48 * this.options.frameMs * this.channels} samples, got ${pcm.length}`);
     }
-    if (this.writer && this.overflow.length === 0 && this.writer.submit(pcm)) {
-      this.link!.ring();
-      return;
+    if (this.mode === 'starting' && this.link?.ready) {
+      this.mode = 'worker';
+      this.local?.close();
+      this.local = undefined;
     }
-    if (this.writer && this.overflow.length < MAX_OVERFLOW) {
-      this.overflow.push(pcm.slice()); // the caller may reuse its buffer
-      return;
+    if (this.mode === 'worker') {
+      if (this.overflow.length === 0 && this.writer!.submit(pcm)) {
+        this.link!.ring();
+        return;
+      }
+      if (this.overflow.length < MAX_OVERFLOW) {
+        this.overflow.push(pcm.slice()); // the caller may reuse its buffer
+        return;
+      }
+      this.link!.behind(this); // falls back: what was in flight is encoded here, in order
     }
-    if (this.writer) this.link!.behind(this); // falls back: what was in flight is encoded here, in order
     this.localPackets.push(this.encodeLocal(pcm));
   }
 
   take(): Uint8Array | null | undefined {
-    if (!this.writer) return this.localPackets.shift();
-    const packet = this.writer.take();
+    if (this.localPackets.length > 0) return this.localPackets.shift();
+    if (this.mode !== 'worker') return undefined;
+    const packet = this.writer!.take();
     if (packet !== undefined && this.overflow.length > 0) this.pump();
     return packet;
   }
@@ -102,7 +119,7 @@ export class WorkerOpusEncoder implements DeferredOpusEncoder {
   /** The pool's completion callback: tells the owner when packets are ready. */
   notify(): void {
     if (this.closed || !this.onReady) return;
-    if (this.writer ? this.writer.ready > 0 : this.localPackets.length > 0) this.onReady();
+    if (this.localPackets.length > 0 || (this.mode === 'worker' && this.writer!.ready > 0)) this.onReady();
   }
 
   setBitrate(bps: number): void {
@@ -116,8 +133,8 @@ export class WorkerOpusEncoder implements DeferredOpusEncoder {
   ctl(request: number, value: number): void {
     if (this.closed) return;
     this.ctls.set(request, value);
-    if (this.local) this.local.ctl?.(request, value);
-    else this.link?.ctl(request, value);
+    this.local?.ctl?.(request, value);
+    this.link?.ctl(request, value);
   }
 
   /**
@@ -125,17 +142,19 @@ export class WorkerOpusEncoder implements DeferredOpusEncoder {
    * finished packets first, then the frames the worker never encoded, in order.
    */
   fallBack(): void {
-    if (this.closed || !this.writer) return;
-    const writer = this.writer;
-    for (let p = writer.take(); p !== undefined; p = writer.take()) this.localPackets.push(p);
-    const unencoded = [...writer.reclaim(), ...this.overflow];
+    if (this.closed || this.mode === 'local') return;
+    const writer = this.writer!;
+    let unencoded: Int16Array[] = [];
+    if (this.mode === 'worker') {
+      for (let p = writer.take(); p !== undefined; p = writer.take()) this.localPackets.push(p);
+      unencoded = [...writer.reclaim(), ...this.overflow];
+    }
+    this.mode = 'local';
     this.overflow.length = 0;
     this.writer = undefined;
     const link = this.link;
     this.link = undefined;
     link?.detach(this);
-    this.local = this.fallbackCodec.createEncoder(this.options);
-    for (const [request, value] of this.ctls) this.local.ctl?.(request, value);
     for (const pcm of unencoded) this.localPackets.push(this.encodeLocal(pcm));
     if (this.localPackets.length > 0) queueMicrotask(() => this.notify());
   }
@@ -164,7 +183,11 @@ export class WorkerOpusEncoder implements DeferredOpusEncoder {
 
   private encodeLocal(pcm: Int16Array): Uint8Array | null {
     try {
-      return this.local!.encode(pcm);
+      if (!this.local) {
+        this.local = this.fallbackCodec.createEncoder(this.options);
+        for (const [request, value] of this.ctls) this.local.ctl?.(request, value);
+      }
+      return this.local.encode(pcm);
     } catch {
       return null; // as a worker does: this frame is dropped, the call goes on
     }
