@@ -50,6 +50,18 @@ export function checkMaxConcurrentCalls(value: unknown): number | undefined {
   return value;
 }
 
+/** More codec workers than this is a typo: each is a thread with its own V8 heap. */
+export const MAX_CODEC_WORKERS = 64;
+
+/** `codecWorkers`: a whole number of worker threads, 0 (the default) for none. */
+export function checkCodecWorkers(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_CODEC_WORKERS) {
+    throw invalid(`codecWorkers must be an integer in 0..${MAX_CODEC_WORKERS}, got ${String(value)}`);
+  }
+  return value;
+}
+
 /** `relayOnly`: a boolean; anything else (a string 'false' would be truthy) is refused. */
 export function checkRelayOnly(value: unknown): boolean {
   if (value === undefined) return false;

@@ -18,7 +18,7 @@ import type { IceServer } from 'node-datachannel';
 import { CallSignalingError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { safeEmit } from '../safe-emit.js';
-import type { MediaSessionOptions } from '../media/index.js';
+import { CodecWorkerPool, type MediaSessionOptions } from '../media/index.js';
 import {
   gramJsMtproto,
   PhoneCalls,
@@ -32,6 +32,7 @@ import { Call, type CallRuntimeOptions } from './call.js';
 import {
   checkBindAddress,
   checkCallTarget,
+  checkCodecWorkers,
   checkMaxConcurrentCalls,
   checkPortRange,
   checkRelayOnly,
@@ -78,6 +79,16 @@ export interface TelegramCallsOptions {
   readonly timeouts?: { readonly ringMs?: number; readonly receiveMs?: number; readonly connectMs?: number };
   /** Audio settings: `channels` (1 default, or 2), `bitrate` (32000), `fec`, `dtx`, `complexity`, jitter buffer. */
   readonly audio?: Partial<Omit<MediaSessionOptions, 'ssrc' | 'payloadType' | 'logger' | 'now'>>;
+  /**
+   * Worker threads that encode the calls' outgoing audio (Opus), shared by every call of this
+   * `TelegramCalls`, each call pinned to the least-loaded one: the JavaScript thread keeps the
+   * network, decoding and the application, and a second core takes the encoders (for many calls
+   * in one process; one call gains nothing). Started with the first call, stopped when the last
+   * one ends, never keeping the process alive. A worker that dies or errors hands its calls back
+   * to the JavaScript thread (one warning; no call ends). Default 0: everything on the JavaScript
+   * thread. An integer in 0..64 (`INVALID_OPTION` otherwise); ignored when `audio.codec` is given.
+   */
+  readonly codecWorkers?: number;
   /** Calls that may run at once; further incoming calls are refused as busy. Default 1. */
   readonly maxConcurrentCalls?: number;
   /**
@@ -117,6 +128,7 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
   private readonly log: Logger;
   private readonly runtime: CallRuntimeOptions;
   private readonly live = new Set<Call>();
+  private readonly codecPool: CodecWorkerPool | undefined;
   /**
    * Calls that may run at once: `maxConcurrentCalls` (default 1), lowered to what `portRange`
    * holds (its size divided by the ports each call binds there; see README "Limits").
@@ -135,6 +147,14 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
     const bindAddress = checkBindAddress(options.bindAddress, interfaces);
     const portRange = checkPortRange(options.portRange);
     const relayOnly = checkRelayOnly(options.relayOnly);
+    const codecWorkers = checkCodecWorkers(options.codecWorkers);
+    let audio = options.audio ?? {};
+    if (codecWorkers > 0 && audio.codec) {
+      this.log.warn('codecWorkers ignored: audio.codec is given (workers run the default libopus only)', { codecWorkers });
+    } else if (codecWorkers > 0) {
+      this.codecPool = new CodecWorkerPool({ workers: codecWorkers, logger: this.log.child('codec-workers') });
+      audio = { ...audio, codec: this.codecPool.codec };
+    }
     let maxConcurrentCalls = checkMaxConcurrentCalls(options.maxConcurrentCalls) ?? 1;
     if (portRange) {
       // Each call binds its direct socket(s) in the range: more calls than that cannot all connect.
@@ -163,7 +183,7 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
     });
     this.runtime = {
       logger: this.log,
-      audio: options.audio ?? {},
+      audio,
       ...(options.autoSaveDebug !== undefined ? { autoSaveDebug: options.autoSaveDebug } : {}),
       ...(options.iceServers ? { iceServers: options.iceServers } : {}),
       ...(bindAddress !== undefined ? { bindAddress } : {}),
@@ -210,6 +230,8 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
     const calls = [...this.live];
     await Promise.all(calls.map((call) => call.hangup().catch(() => undefined)));
     await this.phone.stop();
+    // The workers stop with the last call's encoder already; this also covers a call still being released.
+    this.codecPool?.close();
   }
 
   private async resolveName(name: string): Promise<{ userId: bigint; accessHash: bigint | undefined }> {

@@ -33,7 +33,7 @@ const waitAsync = (Atomics as unknown as {
 
 /** Slots per encoder: more than the frames a sender produces at once after a stall (10). */
 const SLOTS = 16;
-/** More workers than this is a typo: each is a thread with its own V8 heap (≈ 10 MB). */
+/** More workers than this is a typo: each is a thread with its own V8 heap (TelegramCalls' `codecWorkers` has the same bound). */
 export const MAX_CODEC_WORKERS = 64;
 
 export interface CodecWorkerPoolOptions {

@@ -32,9 +32,11 @@ export {
   type OpusApplication,
   type OpusCodec,
   type OpusEncoder,
+  type DeferredOpusEncoder,
   type OpusDecoder,
   type OpusEncoderOptions,
 } from './opus-codec.js';
+export { CodecWorkerPool, MAX_CODEC_WORKERS, type CodecWorkerPoolOptions } from './codec-pool.js';
 export { VoiceActivityDetector, type VadOptions } from './vad.js';
 export { Pacer } from './pacer.js';
 export { parseWav, encodeWav, toPcm48k, readWavFile, writeWavFile, MAX_WAV_READ_BYTES, type WavAudio, type WavFormat } from './wav.js';

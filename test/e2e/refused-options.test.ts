@@ -37,6 +37,14 @@ describe('TelegramCalls refuses options that cannot work', () => {
     expect(make({ maxConcurrentCalls: 4 }).maxConcurrentCalls).toBe(4);
   });
 
+  it('codecWorkers: negative, fractional, a string, more than 64', () => {
+    refusedWith({ codecWorkers: -1 }, 'CallSignalingError', 'INVALID_OPTION');
+    refusedWith({ codecWorkers: 1.5 }, 'CallSignalingError', 'INVALID_OPTION');
+    refusedWith({ codecWorkers: '2' }, 'CallSignalingError', 'INVALID_OPTION');
+    refusedWith({ codecWorkers: 65 }, 'CallSignalingError', 'INVALID_OPTION');
+    expect(() => make({ codecWorkers: 0 })).not.toThrow();
+  });
+
   it('bindAddress: not an IP, empty, or not an address of this host', () => {
     refusedWith({ bindAddress: 'not-an-ip' }, 'TransportError', 'INVALID_BIND_ADDRESS');
     refusedWith({ bindAddress: '' }, 'TransportError', 'INVALID_BIND_ADDRESS');

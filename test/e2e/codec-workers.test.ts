@@ -1,0 +1,76 @@
+/**
+ * `codecWorkers`: calls whose outgoing audio is encoded in worker threads carry a tone both ways,
+ * the workers stop with the last call, and a process that made such calls exits by itself.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TelegramCalls } from '../../src/index.js';
+import type { CodecWorkerPool } from '../../src/media/index.js';
+import { BOB, eventually, expectHears, nextIncoming, phonesWith, playTone, type Phones } from './helpers.js';
+
+let p: Phones | undefined;
+afterEach(async () => {
+  await p?.close();
+  p = undefined;
+});
+
+/** The pool behind a `TelegramCalls` (private: read here to see where the encoders run). */
+function poolOf(calls: TelegramCalls): CodecWorkerPool {
+  return (calls as unknown as { codecPool: CodecWorkerPool }).codecPool;
+}
+
+const EXIT_BOUND_MS = 40_000;
+
+describe('codecWorkers', () => {
+  it('a call with codecWorkers: 1 on both sides carries 440 Hz and 880 Hz, encoded in the workers, which stop when it ends', async () => {
+    p = await phonesWith({}, { codecWorkers: 1 }, {});
+    const [alicePool, bobPool] = [poolOf(p.alice), poolOf(p.bob)];
+    expect(alicePool.workers).toBe(0); // started with the first call, not before
+    const incoming = nextIncoming(p.bob);
+    const outgoing = await p.alice.call(BOB);
+    const callee = await incoming;
+    await Promise.all([callee.accept(), outgoing.whenConnected()]);
+    void playTone(outgoing, 440, 4);
+    void playTone(callee, 880, 4);
+    await Promise.all([expectHears(callee, 440, 'callee hears 440 Hz'), expectHears(outgoing, 880, 'caller hears 880 Hz')]);
+    // Each side's encoder runs in its worker by now (the first frames may be encoded on the
+    // JavaScript thread while the worker starts).
+    expect(alicePool.workers).toBe(1);
+    expect(bobPool.workers).toBe(1);
+    expect(alicePool.encodersInWorkers).toBe(1);
+    expect(bobPool.encodersInWorkers).toBe(1);
+    expect(outgoing.getStats().media.sent.suppressedFrames).toBe(0);
+    await Promise.all([outgoing.hangup(), callee.whenEnded()]);
+    expect(await eventually(() => alicePool.workers === 0 && bobPool.workers === 0, 5_000)).toBe(true);
+  });
+
+  it('a process that made three calls with codecWorkers: 2 exits by itself with code 0, nothing left running', async () => {
+    const script = fileURLToPath(new URL('./fixtures/three-calls.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, THREE_CALLS_CODEC_WORKERS: '2' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Bounds the test only: a worker or handle left behind keeps the child alive until it fires.
+    let killed = false;
+    const guard = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, EXIT_BOUND_MS);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    clearTimeout(guard);
+    expect(killed, `still running after ${EXIT_BOUND_MS} ms:\n${stdout}\n${stderr}`).toBe(false);
+    expect(stderr).toBe('');
+    expect(signal).toBeNull();
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as { done: boolean; results: { tone: number }[]; liveNativeHandles: number; keepsAlive: string[] };
+    expect(report.done).toBe(true);
+    expect(report.liveNativeHandles).toBe(0);
+    expect(report.keepsAlive).toEqual([]);
+    for (const r of report.results) expect(r.tone).toBeGreaterThanOrEqual(0.8);
+  }, EXIT_BOUND_MS + 5_000);
+});
