@@ -8,14 +8,14 @@
 import { FakeTelegram } from '../src/fake/index.js';
 import { pathSettings, type PathKind } from './call-paths.js';
 import { TelegramCalls, type Call } from '../src/index.js';
-import { preloadOpus, type OpusCodec } from '../src/media/index.js';
+import { CodecWorkerPool, preloadOpus, type OpusCodec } from '../src/media/index.js';
 import { preloadPeerConnections } from '../src/transport/index.js';
 import { codecMsPerLegSecond, measureWindow, playLoop, settledMemory, toneLoop, type Window } from './measure.js';
 import { BridgeClient, type BridgePort } from './mtproto-bridge.js';
 
 export type ChildTask =
-  | { readonly mode: 'pairs'; readonly calls: number; readonly seconds: number; readonly warmup: number; readonly seed: number; readonly path: PathKind; readonly reflectorPort?: number }
-  | { readonly mode: 'leg'; readonly role: 'caller' | 'callee'; readonly self: bigint; readonly peer: bigint; readonly seconds: number; readonly warmup: number };
+  | { readonly mode: 'pairs'; readonly calls: number; readonly seconds: number; readonly warmup: number; readonly seed: number; readonly path: PathKind; readonly reflectorPort?: number; readonly codecWorkers?: number }
+  | { readonly mode: 'leg'; readonly role: 'caller' | 'callee'; readonly self: bigint; readonly peer: bigint; readonly seconds: number; readonly warmup: number; readonly codecWorkers?: number };
 
 export interface ChildReport {
   readonly k: 'report';
@@ -81,6 +81,11 @@ function baseline(): ReturnType<typeof settledMemory> {
 async function runPairs(task: Extract<ChildTask, { mode: 'pairs' }>): Promise<ChildReport> {
   const base = baseline();
   const telegram = new FakeTelegram({ seed: task.seed, ...pathSettings(task.path, task.reflectorPort) });
+  // Every leg here has its own TelegramCalls, and `codecWorkers` gives each its own pool: one pool
+  // shared through `audio.codec` (what `codecWorkers` does inside one TelegramCalls) is the process
+  // a bot with many calls would be.
+  const pool = task.codecWorkers ? new CodecWorkerPool({ workers: task.codecWorkers }) : undefined;
+  const options = pool ? { audio: { codec: pool.codec } } : audio;
   const phones: TelegramCalls[] = [];
   const setupMs: number[] = [];
   const iceDtlsMs: number[] = [];
@@ -88,8 +93,8 @@ async function runPairs(task: Extract<ChildTask, { mode: 'pairs' }>): Promise<Ch
   let window: Window | undefined;
   try {
     const pairs = Array.from({ length: task.calls }, (_, i) => {
-      const a = new TelegramCalls(telegram.createClient(BigInt(10_000 + 2 * i), `a${i}`), { bindAddress: '127.0.0.1', ...audio });
-      const b = new TelegramCalls(telegram.createClient(BigInt(10_001 + 2 * i), `b${i}`), { bindAddress: '127.0.0.1', ...audio });
+      const a = new TelegramCalls(telegram.createClient(BigInt(10_000 + 2 * i), `a${i}`), { bindAddress: '127.0.0.1', ...options });
+      const b = new TelegramCalls(telegram.createClient(BigInt(10_001 + 2 * i), `b${i}`), { bindAddress: '127.0.0.1', ...options });
       phones.push(a, b);
       return { a, b, peer: BigInt(10_001 + 2 * i) };
     });
@@ -122,6 +127,7 @@ async function runPairs(task: Extract<ChildTask, { mode: 'pairs' }>): Promise<Ch
     await Promise.all(live.map(([out]) => out.hangup()));
   } finally {
     await Promise.all(phones.map((p) => p.stop()));
+    pool?.close();
     await telegram.close();
   }
   return { k: 'report', legs: 2 * (task.calls - failed), failed, setupMs, iceDtlsMs, base, window, codecMs: codecMsPerLegSecond(toneLoop(440)) };
@@ -130,7 +136,7 @@ async function runPairs(task: Extract<ChildTask, { mode: 'pairs' }>): Promise<Ch
 async function runLeg(task: Extract<ChildTask, { mode: 'leg' }>): Promise<ChildReport> {
   const base = baseline();
   const client = new BridgeClient(port, task.self);
-  const phone = new TelegramCalls(client, { bindAddress: '127.0.0.1', ...audio });
+  const phone = new TelegramCalls(client, { bindAddress: '127.0.0.1', ...audio, ...(task.codecWorkers ? { codecWorkers: task.codecWorkers } : {}) });
   const setupMs: number[] = [];
   const iceDtlsMs: number[] = [];
   let window: Window | undefined;

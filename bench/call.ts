@@ -10,6 +10,9 @@
  * bench/reflector-child.ts, so its CPU is not counted against the legs; printed apart).
  * Prints, per row: CPU per leg-second and the codec-only cost measured in the same process (and
  * their ratio), per-thread CPU, loss, frame-timer lateness p99, RSS per leg; asserts nothing.
+ * `--codec-workers 0,2`: each row with the Opus encoders on the JavaScript thread and in 2 worker
+ * threads (`codecWorkers`; by default the rows of 10 calls and more run both): compare the JS
+ * thread's CPU with the whole process's, and loss and timer lateness, between the two.
  * Diagnostics: `BENCH_NODE_ARGS` is passed to every child's node, `BENCH_THREADS=1` prints each
  * child's CPU by thread, `BENCH_PROFILE=<dir>` writes a CPU profile of each measured window,
  * `BENCH_JSON=1` also prints the rows as one JSON line (for scripts that alternate runs).
@@ -26,7 +29,7 @@ import { median } from './measure.js';
 import { serveFakeClient, type BridgePort } from './mtproto-bridge.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, seconds: { type: 'string' }, calls: { type: 'string' }, warmup: { type: 'string' }, paths: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, seconds: { type: 'string' }, calls: { type: 'string' }, warmup: { type: 'string' }, paths: { type: 'string' }, 'codec-workers': { type: 'string' } },
   strict: false,
 });
 const quick = args.quick === true;
@@ -85,13 +88,13 @@ async function startReflectorChild(): Promise<ReflectorChild> {
   };
 }
 
-async function pairsRow(calls: number, seconds: number, warmup: number, seed: number, path: PathKind, reflectorPort: number | undefined): Promise<ChildReport[]> {
+async function pairsRow(calls: number, seconds: number, warmup: number, seed: number, path: PathKind, reflectorPort: number | undefined, codecWorkers: number): Promise<ChildReport[]> {
   const { child, report } = startChild();
-  child.send({ mode: 'pairs', calls, seconds, warmup, seed, path, ...(reflectorPort !== undefined ? { reflectorPort } : {}) } satisfies ChildTask);
+  child.send({ mode: 'pairs', calls, seconds, warmup, seed, path, codecWorkers, ...(reflectorPort !== undefined ? { reflectorPort } : {}) } satisfies ChildTask);
   return [await report];
 }
 
-async function legPerProcessRow(seconds: number, warmup: number, path: PathKind, reflectorPort: number | undefined): Promise<ChildReport[]> {
+async function legPerProcessRow(seconds: number, warmup: number, path: PathKind, reflectorPort: number | undefined, codecWorkers: number): Promise<ChildReport[]> {
   const telegram = new FakeTelegram({ seed: 42, ...pathSettings(path, reflectorPort) });
   const ids = [20_001n, 20_002n] as const;
   const legs = ids.map((self, i) => {
@@ -102,8 +105,8 @@ async function legPerProcessRow(seconds: number, warmup: number, path: PathKind,
   try {
     const ready = legs.map((l) => waitFor(l.port, 'ready'));
     const measured = legs.map((l) => waitFor(l.port, 'measured'));
-    legs[0]!.child.send({ mode: 'leg', role: 'callee', self: ids[0], peer: ids[1], seconds, warmup } satisfies ChildTask);
-    legs[1]!.child.send({ mode: 'leg', role: 'caller', self: ids[1], peer: ids[0], seconds, warmup } satisfies ChildTask);
+    legs[0]!.child.send({ mode: 'leg', role: 'callee', self: ids[0], peer: ids[1], seconds, warmup, codecWorkers } satisfies ChildTask);
+    legs[1]!.child.send({ mode: 'leg', role: 'caller', self: ids[1], peer: ids[0], seconds, warmup, codecWorkers } satisfies ChildTask);
     await Promise.all(ready);
     for (const l of legs) l.child.send({ k: 'go' });
     await Promise.all(measured);
@@ -118,6 +121,7 @@ async function legPerProcessRow(seconds: number, warmup: number, path: PathKind,
 interface Row {
   readonly path: PathKind;
   readonly label: string;
+  readonly codecWorkers: number;
   readonly legs: number;
   readonly reports: readonly ChildReport[];
 }
@@ -133,7 +137,7 @@ function format(rows: readonly Row[]): { main: Table; threads: Table; memory: Ta
   const main: Table = [];
   const threads: Table = [];
   const memory: Table = [];
-  for (const { path, label, legs, reports } of rows) {
+  for (const { path, label, codecWorkers, legs, reports } of rows) {
     const each = (f: (r: ChildReport) => number): number => median(reports.map(f));
     const cpu = each((r) => perLegSecond(r, (w) => w.cpuMs));
     const codec = each((r) => r.codecMs);
@@ -152,6 +156,7 @@ function format(rows: readonly Row[]): { main: Table; threads: Table; memory: Ta
     main.push({
       path,
       row: label,
+      'codec workers': codecWorkers,
       legs,
       failed: reports.reduce((a, r) => a + r.failed, 0),
       'setup ms': Math.round(median(reports.flatMap((r) => r.setupMs))),
@@ -176,6 +181,8 @@ function format(rows: readonly Row[]): { main: Table; threads: Table; memory: Ta
     threads.push({
       path,
       row: label,
+      'codec workers': codecWorkers,
+      'whole process': Number(cpu.toFixed(1)),
       'JS thread': Number(each((r) => perLegSecond(r, (w) => w.threads.main)).toFixed(1)),
       'libdatachannel threads': Number(each((r) => perLegSecond(r, (w) => w.threads.webrtc)).toFixed(1)),
       'V8/libuv helpers': Number(each((r) => perLegSecond(r, (w) => w.threads.runtime)).toFixed(1)),
@@ -192,6 +199,11 @@ export default async function benchCall(): Promise<void> {
   // Seconds of audio before the window: JIT tier-up of the per-frame code and of the libopus
   // WebAssembly, and the jitter buffers settling.
   const warmup = typeof args.warmup === 'string' ? Number(args.warmup) : quick ? 2 : 5;
+  // `--codec-workers 0,2`: each row with the encoders on the JavaScript thread (0) and in that many
+  // worker threads (TelegramCalls' `codecWorkers`). By default the rows of 10 calls and more (20
+  // legs and more, where it matters) also run with 2.
+  const workerCounts = typeof args['codec-workers'] === 'string' ? args['codec-workers'].split(',').map(Number) : undefined;
+  const workersFor = (calls: number): number[] => workerCounts ?? (calls >= 10 ? [0, 2] : [0]);
   const paths = (typeof args.paths === 'string' ? args.paths.split(',') : ['host', 'reflector']).filter((p): p is PathKind => p === 'host' || p === 'reflector');
   const load0 = loadavg()[0]!;
   const rows: Row[] = [];
@@ -201,13 +213,15 @@ export default async function benchCall(): Promise<void> {
   try {
     for (const [i, calls] of levels.entries()) {
       for (const path of paths) {
-        const port = path === 'reflector' ? reflector?.port : undefined;
-        const row: Row =
-          calls === 0
-            ? { path, label: 'one leg per process', legs: 2, reports: await legPerProcessRow(seconds, warmup, path, port) }
-            : { path, label: `${calls} call${calls > 1 ? 's' : ''} in one process`, legs: 2 * calls, reports: await pairsRow(calls, seconds, warmup, 500 + i, path, port) };
-        rows.push(row);
-        if (path === 'reflector') reflectorSeconds += (warmup + seconds) * (row.reports.reduce((a, r) => a + r.legs, 0) / 2);
+        for (const codecWorkers of workersFor(calls)) {
+          const port = path === 'reflector' ? reflector?.port : undefined;
+          const row: Row =
+            calls === 0
+              ? { path, label: 'one leg per process', codecWorkers, legs: 2, reports: await legPerProcessRow(seconds, warmup, path, port, codecWorkers) }
+              : { path, label: `${calls} call${calls > 1 ? 's' : ''} in one process`, codecWorkers, legs: 2 * calls, reports: await pairsRow(calls, seconds, warmup, 500 + i, path, port, codecWorkers) };
+          rows.push(row);
+          if (path === 'reflector') reflectorSeconds += (warmup + seconds) * (row.reports.reduce((a, r) => a + r.legs, 0) / 2);
+        }
       }
     }
   } finally {
@@ -222,7 +236,7 @@ export default async function benchCall(): Promise<void> {
       `(load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)} on ${process.platform} ${process.arch}, node ${process.version})\n`,
   );
   console.table(main);
-  process.stdout.write('CPU per leg-second by thread (ms, from /proc/self/task)\n');
+  process.stdout.write('CPU per leg-second by thread (ms, from /proc/self/task; codec workers count in V8/libuv helpers)\n');
   console.table(threads);
   process.stdout.write('Memory (JS heap and external memory after a full collection at the end of the window)\n');
   console.table(memory);

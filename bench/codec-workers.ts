@@ -14,12 +14,20 @@
  * JavaScript thread's busy time per tick (p50 / p99, what is left of 20 ms for the network and the
  * application), its wait for the workers, and whether the ticks kept up with real time. Precomputed
  * audio; asserts nothing.
+ *
+ * Note: the `W workers` rows here run the @evan/opus addon in the workers, which is unsafe (the
+ * addon encodes into one output buffer per process: two threads encoding at once can corrupt each
+ * other's packets; src/media/codec-worker.ts). The library's `codecWorkers` runs the WebAssembly
+ * libopus in its workers; its cost is the second table: real `MediaSession`s in pairs, back to back
+ * in this process, encoders on the JavaScript thread or in a `CodecWorkerPool`, with the delay from
+ * each frame's deadline to its packet reaching the transport (what the workers add to latency).
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { defaultOpusCodec, preloadOpus, type OpusEncoder, type OpusEncoderOptions } from '../src/media/index.js';
+import { CodecWorkerPool, defaultOpusCodec, MediaSession, preloadOpus, type OpusEncoder, type OpusEncoderOptions } from '../src/media/index.js';
+import { monotonicNow } from '../src/media/pacer.js';
 import { median, toneLoop } from './measure.js';
 
 const FRAME = 960;
@@ -167,6 +175,90 @@ async function row(legs: number, workers: number, seconds: number): Promise<RowR
   };
 }
 
+/** N legs as N/2 pairs of MediaSessions back to back, tone both ways, encoders in `workers` codec workers (0: JavaScript thread). */
+async function sessionRow(legs: number, workers: number, seconds: number): Promise<Record<string, number>> {
+  const pool = workers > 0 ? new CodecWorkerPool({ workers }) : undefined;
+  const loop = toneLoop(440);
+  const offsetsBySession: number[][] = [];
+  let measuring = false;
+  const sessions: MediaSession[] = [];
+  for (let i = 0; i < legs; i += 2) {
+    let a!: MediaSession;
+    let b!: MediaSession;
+    // Each packet's send time minus its media time (RTP timestamp / 48): a constant for packets
+    // sent exactly on time, so the delay of each is its excess over the smallest one of the session.
+    const sink = (peer: () => MediaSession): ConstructorParameters<typeof MediaSession>[1] => {
+      let ts0: number | undefined;
+      const offsets: number[] = [];
+      offsetsBySession.push(offsets);
+      return {
+        sendRtp: (p) => {
+          const ts = p.readUInt32BE(4);
+          ts0 ??= ts;
+          if (measuring) offsets.push(monotonicNow() - ((ts - ts0) >>> 0) / 48);
+          setImmediate(() => peer().handleRtp(p));
+        },
+        sendRtcp: (p) => setImmediate(() => peer().handleRtcp(p)),
+      };
+    };
+    a = new MediaSession({ ssrc: 1000 + i, payloadType: 111, ...(pool ? { codec: pool.codec } : {}) }, sink(() => b));
+    b = new MediaSession({ ssrc: 5000 + i, payloadType: 111, ...(pool ? { codec: pool.codec } : {}) }, sink(() => a));
+    sessions.push(a, b);
+  }
+  for (const s of sessions) {
+    s.start();
+    void s.play((function* () {
+      for (let n = 0; !s.closed; n += 1) yield loop[n % loop.length]!;
+    })());
+  }
+  await new Promise((r) => setTimeout(r, 2000)); // warm-up: JIT, wasm tier-up, the workers started
+  measuring = true;
+  const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuMs();
+  const wall0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const wall = (performance.now() - wall0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const mainCpu = mainThreadCpuMs() - main0;
+  measuring = false;
+  const inWorkers = pool?.encodersInWorkers ?? 0;
+  for (const s of sessions) s.close();
+  pool?.close();
+  const delays = offsetsBySession.flatMap((o) => {
+    const min = Math.min(...o);
+    return o.map((x) => x - min);
+  });
+  const sorted = delays.sort((x, y) => x - y);
+  const q = (f: number): number => sorted[Math.floor(f * (sorted.length - 1))] ?? NaN;
+  return {
+    legs,
+    'codec workers': workers,
+    'encoders in workers': inWorkers,
+    'process CPU ms/leg-s': Number(((cpu.user + cpu.system) / 1000 / wall / legs).toFixed(1)),
+    'JS thread ms/leg-s': Number((mainCpu / wall / legs).toFixed(1)),
+    'send delay p50 ms': Number(q(0.5).toFixed(2)),
+    'p90 ms': Number(q(0.9).toFixed(2)),
+    'p99 ms': Number(q(0.99).toFixed(2)),
+    'packets/leg-s': Number((delays.length / wall / legs).toFixed(1)),
+  };
+}
+
+export async function benchSessionsWithCodecWorkers(legCounts: readonly number[], seconds: number): Promise<void> {
+  preloadOpus();
+  const load0 = loadavg()[0]!;
+  const table: Record<string, number>[] = [];
+  for (const legs of legCounts) for (const workers of [0, 2]) table.push(await sessionRow(legs, workers, seconds));
+  process.stdout.write(
+    `\nMediaSessions in pairs in one process, encoders on the JavaScript thread or in a CodecWorkerPool (codecWorkers), ${seconds} s per row ` +
+      `(load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}, node ${process.version})\n`,
+  );
+  console.table(table);
+  process.stdout.write(
+    'send delay: from a frame\'s deadline to its packet reaching the transport, over the earliest packet of its session (timer lateness included);\n' +
+      'the difference between the rows is what the hop to a worker and back adds. Packets per leg-second: 50 when every frame went out.\n',
+  );
+}
+
 export default async function benchCodecWorkers(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const seconds = quick ? 3 : 6;
@@ -198,7 +290,12 @@ export default async function benchCodecWorkers(): Promise<void> {
     'CPU per leg and per second of audio (50 ticks). JS busy: the tick on the JavaScript thread without its wait for the workers, wall time\n' +
       '(preemption on a loaded machine included); 20 ms is the whole budget of a frame. real time: audio seconds ticked per wall second (< 1: behind).\n',
   );
+  await benchSessionsWithCodecWorkers(quick ? [20, 100] : [20, 100, 200], seconds);
 }
 
 if (!isMainThread && (workerData as { buffers?: unknown } | undefined)?.buffers) workerMain();
-else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await benchCodecWorkers();
+else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // `--sessions-only`: just the MediaSession table (the library's codecWorkers).
+  if (process.argv.includes('--sessions-only')) await benchSessionsWithCodecWorkers(process.argv.includes('--quick') ? [20, 100] : [20, 100, 200], process.argv.includes('--quick') ? 3 : 6);
+  else await benchCodecWorkers();
+}
