@@ -34,6 +34,17 @@ export interface ImpairedRow {
   backward: number[];
 }
 
+export type ImpairedRowKind = 'pair' | 'caller' | 'callee';
+
+/** `--impaired-rows 3.0.5:pair,2.2.5:callee` → the rows to run; throws on an unknown one. */
+export function parseImpairedRows(list: string): `${NtgcallsVersion}:${ImpairedRowKind}`[] {
+  return list.split(',').map((item) => {
+    const m = /^(2\.2\.5|3\.0\.5):(pair|caller|callee)$/.exec(item.trim());
+    if (!m) throw new Error(`--impaired-rows: '${item}' is not version:pair|caller|callee (version 2.2.5 or 3.0.5)`);
+    return `${m[1] as NtgcallsVersion}:${m[2] as ImpairedRowKind}` as const;
+  });
+}
+
 const US = 7101n;
 const THEM = 7102n;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -66,6 +77,7 @@ export async function measureImpairedNtgcallsPair(version: NtgcallsVersion, call
         await pair.connected(30_000);
         const { seen } = pair;
         row.connect.push(Math.max(seen.connectedAt.caller!, seen.connectedAt.callee!) - seen.confirmAt!);
+        process.stderr.write(`  ${row.pair} call ${i}: connect ${row.connect.at(-1)!.toFixed(0)} ms\n`);
         const from = monotonicMs() + 1000;
         await sleep(seconds * 1000);
         const to = monotonicMs() - 1000;
@@ -127,6 +139,7 @@ export async function measureImpairedTgcall(version: NtgcallsVersion, tgcallRole
         probe = new TgcallProbe(call);
         await Promise.all([call.whenConnected(), peer.waitForState('CONNECTED', 30_000)]);
         row.connect.push(performance.now() - keysAt);
+        process.stderr.write(`  ${row.pair} call ${i}: connect ${row.connect.at(-1)!.toFixed(0)} ms (tgcall's own ${call.getStats().connectMs?.toFixed(0)} ms)\n`);
         probe.start();
         const from = monotonicMs() + 1000;
         const trace = process.env.IMPAIRED_DEBUG === '2' ? setInterval(() => {
@@ -163,10 +176,10 @@ export async function measureImpairedTgcall(version: NtgcallsVersion, tgcallRole
 }
 
 export function formatImpairedTable(rows: readonly ImpairedRow[]): string {
-  const head = ['pair (caller -> callee)', 'calls', 'failed', 'connect p50 ms', 'connect p90 ms', 'caller→callee p50/p90 ms (bursts)', 'callee→caller p50/p90 ms (bursts)'];
+  const head = ['pair (caller -> callee)', 'calls', 'failed', 'connect p50 ms', 'connect p90 ms', 'connect max ms', 'caller→callee p50/p90 ms (bursts)', 'callee→caller p50/p90 ms (bursts)'];
   const f = (v: number | null): string => (v === null ? '-' : v.toFixed(0));
   const lat = (s: LatencySummary): string => `${f(s.p50)} / ${f(s.p90)} (${s.bursts})`;
-  const body = rows.map((r) => [r.pair, String(r.calls), String(r.failed), f(percentile(r.connect, 50)), f(percentile(r.connect, 90)), lat(summarize(r.forward)), lat(summarize(r.backward))]);
+  const body = rows.map((r) => [r.pair, String(r.calls), String(r.failed), f(percentile(r.connect, 50)), f(percentile(r.connect, 90)), f(r.connect.length ? Math.max(...r.connect) : null), lat(summarize(r.forward)), lat(summarize(r.backward))]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');

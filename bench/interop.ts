@@ -13,7 +13,8 @@
  * Then the same pairs under 10 % loss and 60 ± 30 ms delay (bench/interop-impaired.ts): connect
  * time p50/p90 and mouth-to-ear latency both ways, ntgcalls <-> ntgcalls next to tgcall <->
  * ntgcalls. `--impaired-calls` (default 5) calls of `--impaired-seconds` (default 8) per row;
- * `--only clean|impaired` runs one table.
+ * `--only clean|impaired` runs one table; `--impaired-rows 3.0.5:pair,3.0.5:caller,2.2.5:callee`
+ * runs only those impaired rows (version:pair|caller|callee, caller/callee = tgcall's role).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { FakeTelegram, generateTone } from '../src/fake/index.js';
 import { TelegramCalls, type Call } from '../src/index.js';
 import { formatBenchTable, measureNtgcallsPair, median, type BenchRow } from '../test/interop/bench-ntgcalls.js';
-import { DEFAULT_IMPAIRMENT, formatImpairedTable, measureImpairedNtgcallsPair, measureImpairedTgcall, type ImpairedRow } from './interop-impaired.js';
+import { DEFAULT_IMPAIRMENT, formatImpairedTable, measureImpairedNtgcallsPair, measureImpairedTgcall, parseImpairedRows, type ImpairedRow, type ImpairedRowKind } from './interop-impaired.js';
 import { createNetns, type Netns } from '../test/interop/netns.js';
 import { NtgcallsPeer } from '../test/interop/ntgcalls-peer.js';
 import { NtgcallsPhone } from '../test/interop/ntgcalls-phone.js';
@@ -196,6 +197,8 @@ export interface BenchInteropOptions {
   impairedCalls?: number;
   impairedSeconds?: number;
   only?: 'clean' | 'impaired';
+  /** Impaired rows to run, e.g. `['3.0.5:pair', '3.0.5:caller']`; default every row. */
+  impairedRows?: readonly `${NtgcallsVersion}:${ImpairedRowKind}`[];
 }
 
 export default async function benchInterop(o: BenchInteropOptions = {}): Promise<void> {
@@ -226,10 +229,11 @@ export default async function benchInterop(o: BenchInteropOptions = {}): Promise
     const n = o.impairedCalls ?? 5;
     const s = o.impairedSeconds ?? 8;
     const rows: ImpairedRow[] = [];
+    const wanted = (version: NtgcallsVersion, kind: ImpairedRowKind): boolean => !o.impairedRows || o.impairedRows.includes(`${version}:${kind}`);
     for (const version of versions) {
-      rows.push(await measureImpairedNtgcallsPair(version, n, s));
-      rows.push(await measureImpairedTgcall(version, 'caller', n, s));
-      rows.push(await measureImpairedTgcall(version, 'callee', n, s));
+      if (wanted(version, 'pair')) rows.push(await measureImpairedNtgcallsPair(version, n, s));
+      if (wanted(version, 'caller')) rows.push(await measureImpairedTgcall(version, 'caller', n, s));
+      if (wanted(version, 'callee')) rows.push(await measureImpairedTgcall(version, 'callee', n, s));
     }
     const { loss, delayMs, jitterMs } = DEFAULT_IMPAIRMENT;
     process.stdout.write(
@@ -249,16 +253,19 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       'impaired-calls': { type: 'string', default: '5' },
       'impaired-seconds': { type: 'string', default: '8' },
       only: { type: 'string' },
+      'impaired-rows': { type: 'string' },
     },
   });
   const clamp = (v: string, lo: number, hi: number): number => Math.max(lo, Math.min(hi, Number(v) || lo));
   const only = values.only === 'clean' || values.only === 'impaired' ? values.only : undefined;
+  const impairedRows = values['impaired-rows'] === undefined ? undefined : parseImpairedRows(values['impaired-rows']);
   benchInterop({
     calls: clamp(values.calls, 1, 50),
     seconds: clamp(values.seconds, 1, 60),
     impairedCalls: clamp(values['impaired-calls'], 1, 50),
     impairedSeconds: clamp(values['impaired-seconds'], 3, 60),
     ...(only ? { only } : {}),
+    ...(impairedRows ? { impairedRows } : {}),
   }).catch((err: unknown) => {
     process.stderr.write(`${String(err)}\n`);
     process.exitCode = 1;
