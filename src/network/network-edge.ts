@@ -63,7 +63,7 @@ export interface EdgeStats {
   readonly dropped: Readonly<Record<string, number>>;
   readonly sendErrors: number;
   /** DTLS handshake repairs (dtls-assist.ts). */
-  readonly dtls: { readonly replayed: number; readonly duplicated: number; readonly flightsResent: number };
+  readonly dtls: { readonly replayed: number; readonly duplicated: number; readonly flightsResent: number; readonly flightTimeouts: number };
   readonly relays: readonly (RelayPathStats & { readonly id: string; readonly kind: 'turn' | 'reflector'; readonly server: string })[];
 }
 

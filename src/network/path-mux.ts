@@ -274,7 +274,7 @@ export class PathMux {
     return out;
   }
 
-  /** Media flows: the DTLS handshake needs no more help, and the peer's silence is watched from now. */
+  /** Media flows: our DTLS handshake is over (the peer's may not be, dtls-assist.ts), and the peer's silence is watched from now. */
   connected(now: number): void {
     this.dtls.finish();
     this.watching = true;
@@ -322,7 +322,7 @@ export class PathMux {
     for (const [id, relay] of this.relays) this.emitWire(id, relay.close(now).wire, out);
     for (const path of this.direct.values()) path.close(now);
     this.closed = true;
-    this.dtls.finish();
+    this.dtls.close();
     this.routes.clear();
     return out;
   }
@@ -341,8 +341,9 @@ export class PathMux {
     return this.relays;
   }
 
-  dtlsRepairs(): { readonly replayed: number; readonly duplicated: number; readonly flightsResent: number } {
-    return { replayed: this.dtls.replayed, duplicated: this.dtls.duplicated, flightsResent: this.dtls.flightsResent };
+  dtlsRepairs(): { readonly replayed: number; readonly duplicated: number; readonly flightsResent: number; readonly flightTimeouts: number } {
+    const { replayed, duplicated, flightsResent, flightTimeouts } = this.dtls;
+    return { replayed, duplicated, flightsResent, flightTimeouts };
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ export class FakeNetworkEdge implements NetworkEdgePort {
   }
 
   getStats(): EdgeStats {
-    return { routes: 0, routesRefused: 0, peerMoves: 0, dropped: {}, sendErrors: 0, dtls: { replayed: 0, duplicated: 0, flightsResent: 0 }, relays: [] };
+    return { routes: 0, routesRefused: 0, peerMoves: 0, dropped: {}, sendErrors: 0, dtls: { replayed: 0, duplicated: 0, flightsResent: 0, flightTimeouts: 0 }, relays: [] };
   }
 
   farewell(): Promise<void> {
