@@ -152,6 +152,7 @@ export async function measureImpairedTgcall(version: NtgcallsVersion, tgcallRole
         await probe.stop();
         if (process.env.IMPAIRED_DEBUG) process.stderr.write(`${row.pair} call ${i}: ${JSON.stringify(call.getStats().media)}\n`);
         const report = peer.waitFor('report', undefined, 10_000);
+        report.catch(() => undefined); // awaited below: ntgcalls' known teardown abort during our hang-up is no unhandled rejection
         await call.hangup();
         await report;
         const them = ntgcallsProbe(rxPath);
