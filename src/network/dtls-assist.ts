@@ -82,6 +82,8 @@ const NONE: readonly never[] = Object.freeze([]);
 export interface DtlsAssistOptions {
   /** When the kept ClientHello is handed to libjuice again, after it first arrived. */
   readonly replayDelaysMs?: readonly number[];
+  /** When the kept ClientHello is handed to libjuice again after libjuice's ICE check succeeded. */
+  readonly iceReadyReplayDelaysMs?: readonly number[];
   /** How long after a handshake record it is sent again. */
   readonly duplicateDelayMs?: number;
   /** Our last flight is resent on a peer retransmission at most this often. */
@@ -127,6 +129,9 @@ export class DtlsAssist<R> {
   private readonly maxFlightResends: number;
   private scheduled: Scheduled<R>[] = [];
   private engineSpoke = false;
+  /** The peer's last ClientHello, while libjuice has not answered it. */
+  private keptHello: Sent<R> | undefined;
+  private readonly iceReadyReplayDelaysMs: readonly number[];
   private firstSeenAt: number | undefined;
   /** The peer finished its handshake (or the time is up): nothing more to repair. */
   private done = false;
@@ -154,6 +159,7 @@ export class DtlsAssist<R> {
 
   constructor(options: DtlsAssistOptions = {}) {
     this.replayDelaysMs = options.replayDelaysMs ?? [30, 100, 250, 500];
+    this.iceReadyReplayDelaysMs = options.iceReadyReplayDelaysMs ?? [5, 20, 50];
     this.duplicateDelayMs = options.duplicateDelayMs ?? 40;
     this.activeForMs = options.activeForMs ?? 15_000;
     this.flightReplayGapMs = options.flightReplayGapMs ?? 100;
@@ -193,8 +199,22 @@ export class DtlsAssist<R> {
     // A newer ClientHello (a retransmission) replaces the kept one and restarts the replays.
     this.scheduled = this.scheduled.filter((s) => s.direction !== 'engine');
     const copy = Uint8Array.from(data);
+    this.keptHello = { route, data: copy };
     for (const delay of this.replayDelaysMs) this.schedule({ at: now + delay, route, data: copy, direction: 'engine' });
     return NONE;
+  }
+
+  /**
+   * The peer answered one of libjuice's ICE checks: libjuice's pair succeeds now, and
+   * libdatachannel starts its DTLS transport right after (it starts it when ICE connects). A
+   * ClientHello that came earlier was dropped; it is handed over again at once rather than at
+   * the next fixed replay (seen: the ClientHello came 100 ms before libjuice's check succeeded,
+   * and waited 150 ms more for the replay at +250 ms).
+   */
+  iceCheckAnswered(now: number): void {
+    const hello = this.keptHello;
+    if (!hello || this.engineSpoke || this.ourDone || this.done) return;
+    for (const delay of this.iceReadyReplayDelaysMs) this.schedule({ at: now + delay, route: hello.route, data: hello.data, direction: 'engine' });
   }
 
   /** A datagram from libjuice on its way to the peer. */
@@ -202,6 +222,7 @@ export class DtlsAssist<R> {
     if (!this.watching(data, now)) return;
     if (!this.engineSpoke) {
       this.engineSpoke = true;
+      this.keptHello = undefined;
       this.scheduled = this.scheduled.filter((s) => s.direction !== 'engine');
     }
     if (!isHandshakeFlight(data)) return;
@@ -224,6 +245,7 @@ export class DtlsAssist<R> {
    */
   finish(): void {
     this.ourDone = true;
+    this.keptHello = undefined;
     this.scheduled = this.scheduled.filter((s) => s.direction !== 'engine');
     if (this.peerDone) this.finishAll();
   }
@@ -312,6 +334,7 @@ export class DtlsAssist<R> {
     this.ourDone = true;
     this.scheduled = [];
     this.flight = [];
+    this.keptHello = undefined;
     this.seen.clear();
   }
 

@@ -367,6 +367,8 @@ export class PathMux {
     if (route.kind === 'reflector' && this.credentials && isStunPacket(data)) {
       payload = fixZeroTiebreaker(data, this.credentials.pwd, this.options.tiebreaker) ?? data;
     }
+    // A STUN binding success (0x0101): the peer answered libjuice's check (dtls-assist.ts).
+    if (payload[0] === 0x01 && payload[1] === 0x01 && isStunPacket(payload)) this.dtls.iceCheckAnswered(now);
     // The peer repeating its flight: ours was lost, and OpenSSL would wait for its 1 s timer.
     for (const again of this.dtls.inbound(route.id, payload, now)) {
       const r = this.routes.byRouteId(again.route);

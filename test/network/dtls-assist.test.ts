@@ -143,3 +143,26 @@ describe('DtlsAssist as DTLS client', () => {
     expect(d.sentFrom(130).map((s) => s.at)).toEqual([170]); // only the copy
   });
 });
+
+describe('DtlsAssist: the peer ClientHello before libjuice is ready', () => {
+  it('hands it to libjuice again right after libjuice’s ICE check is answered, until libjuice answers', () => {
+    const assist = new DtlsAssist<number>({ replayDelaysMs: [30, 100, 250, 500], iceReadyReplayDelaysMs: [5, 20, 50] });
+    assist.inbound(ROUTE, CLIENT_HELLO, 0);
+    const toEngine = (from: number, to: number): number[] => {
+      const at: number[] = [];
+      for (let guard = 0; guard < 100; guard++) {
+        const next = assist.nextDeadline();
+        if (next === undefined || next > to || next < from) break;
+        if (assist.tick(next).toEngine.length > 0) at.push(next);
+      }
+      return at;
+    };
+    expect(toEngine(0, 110)).toEqual([30, 100]);
+    assist.iceCheckAnswered(120); // the peer's binding success on its way to libjuice
+    expect(toEngine(110, 200)).toEqual([125, 140, 170]);
+    assist.outbound(ROUTE, SERVER_HELLO, 172); // libjuice answered: no more replays
+    assist.iceCheckAnswered(300);
+    expect(toEngine(172, 2000)).toEqual([]);
+    expect(assist.replayed).toBe(5);
+  });
+});

@@ -316,6 +316,17 @@ describe('PathMux: DTLS repairs', () => {
     expect(mux.dtlsRepairs().flightsResent).toBe(1);
   });
 
+  it('hands a kept peer ClientHello to libjuice again as soon as the peer answers libjuice’s ICE check', () => {
+    const { mux, bind } = readyMux();
+    bind(mux.addRemoteCandidate('candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host'));
+    mux.fromNetwork('direct4', CLIENT_HELLO, PEER, 100);
+    expect(of(mux.tick(130), 'engine')).toHaveLength(1); // the fixed replay at +30
+    // the peer's binding success: libjuice's pair succeeds, DTLS starts, the ClientHello goes again at once
+    expect(of(mux.fromNetwork('direct4', bindingSuccess(PEER), PEER, 150), 'engine')).toHaveLength(1);
+    expect(mux.nextDeadline()).toBe(155);
+    expect(of(mux.tick(155), 'engine').map((o) => o.data)).toEqual([CLIENT_HELLO]);
+  });
+
   it('hands the peer ClientHello to libjuice again until libjuice answers, and repeats handshake records', () => {
     const { mux, bind } = readyMux();
     const route = of(bind(mux.addRemoteCandidate('candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host')), 'open-proxy')[0]!.route;
