@@ -228,7 +228,9 @@ export class PathMux {
     else if (route.kind !== 'reflector' && this.credentials && typeof route.peer !== 'number') {
       payload = rewriteMappedAddress(data, route.peer, this.credentials.pwd) ?? data;
     }
-    this.dtls.outbound(route.id, payload, now);
+    // A binding request (0x0001) from libjuice: an ICE check, copied until we are connected (dtls-assist.ts).
+    if (payload[0] === 0x00 && payload[1] === 0x01 && isStunPacket(payload)) this.dtls.outboundCheck(route.id, payload, now);
+    else this.dtls.outbound(route.id, payload, now);
     const out: MuxOutput[] = [];
     this.sendOver(route, payload, now, out);
     return out;

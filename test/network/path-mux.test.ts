@@ -316,6 +316,22 @@ describe('PathMux: DTLS repairs', () => {
     expect(mux.dtlsRepairs().flightsResent).toBe(1);
   });
 
+  it('sends each ICE check of libjuice once more 40 ms later until connected (a check and its answer get two chances)', () => {
+    const { mux, bind } = readyMux();
+    const route = of(bind(mux.addRemoteCandidate('candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host')), 'open-proxy')[0]!.route;
+    const request = check({ ufrag: PEER_UFRAG });
+    expect(of(mux.fromEngine(route, request, ENGINE, 100), 'net').map((o) => o.data)).toEqual([request]);
+    expect(mux.nextDeadline()).toBe(140);
+    expect(of(mux.tick(140), 'net')).toEqual([{ kind: 'net', socket: 'direct4', to: PEER, data: request }]);
+    // libjuice's answers to the peer's checks are not copied
+    mux.fromEngine(route, bindingSuccess(PEER), ENGINE, 150);
+    expect(of(mux.tick(190), 'net')).toEqual([]);
+    // connected: consent checks go out once
+    mux.connected(200);
+    mux.fromEngine(route, check({ ufrag: PEER_UFRAG }), ENGINE, 300);
+    expect(of(mux.tick(340), 'net')).toEqual([]);
+  });
+
   it('hands a kept peer ClientHello to libjuice again as soon as the peer answers libjuice’s ICE check', () => {
     const { mux, bind } = readyMux();
     bind(mux.addRemoteCandidate('candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host'));
