@@ -311,15 +311,19 @@ export class DtlsAssist<R> {
   }
 
   /**
-   * The peer has its keys. With ours too there is nothing left to repair. Without: the peer has
-   * our last flight and its own last one was lost or is late — which only libjuice's OpenSSL can
-   * resend (see the file comment), so our timer stops.
+   * The peer has its keys (the first time it shows). With ours too there is nothing left to
+   * repair. Without: the peer has our last flight and its own last one was lost or is late —
+   * which only libjuice's OpenSSL can make it resend (see the file comment), so our timer on that
+   * flight stops; a flight libjuice sends after this one is timed and copied as usual.
    */
   private peerFinished(): void {
-    this.peerDone = true;
     if (this.ourDone) return this.finishAll();
+    if (this.peerDone) return;
+    this.peerDone = true;
+    // Copies still go: libjuice's own retransmission (new records, after its 1 s timer) is copied
+    // too, and its copy is the only one to reach the peer when its Finished is lost (seen: that
+    // copy was dropped here, and the call waited for OpenSSL's next timer, 2 s more).
     this.flightAnswered = true;
-    this.scheduled = this.scheduled.filter((s) => s.direction !== 'peer');
   }
 
   /** The peer answered our last flight: its timer stops; a flight never resent gives a round trip (Karn). */

@@ -118,18 +118,26 @@ describe('DtlsAssist as DTLS client', () => {
     ]);
   });
 
-  it('stops its timer once the peer is done: the peer has our flight, copies would be replays to it', () => {
+  it('stops its timer on a flight the peer has (it is done), and still copies what libjuice resends after', () => {
     const d = new Driver(new DtlsAssist<number>({ duplicateDelayMs: 40, flightTimeoutMs: 300 }));
     d.out(0, CLIENT_HELLO);
     d.in(120, SERVER_HELLO);
     d.out(130, CERTIFICATE);
     // the peer's ChangeCipherSpec/Finished were lost; its application data arrives first
     d.in(160, APP_DATA);
-    d.until(2000);
-    expect(d.sentFrom(130)).toEqual([]);
+    d.until(1000);
+    expect(d.sentFrom(130).map((s) => s.at)).toEqual([170]); // the copy, no timer resends
     expect(d.assist.nextDeadline()).toBeUndefined();
-    // our handshake ends when libjuice's OpenSSL resends and the peer answers: nothing left
+    // libjuice's OpenSSL resends on its own timer (new records): copied, though the peer's SRTP flows
+    const resent = handshake(11, 9, 1);
+    d.out(1130, resent);
+    d.in(1150, RTP);
+    d.until(1170);
+    expect(d.sentFrom(1130)).toEqual([{ at: 1170, data: resent }]);
+    // our handshake ends when the peer answers it: nothing left
+    d.in(1300, FINAL_FLIGHT);
     d.assist.finish();
+    expect(d.assist.nextDeadline()).toBeUndefined();
     expect(d.in(2100, handshake(11, 7, 1))).toEqual([]);
   });
 
