@@ -25,12 +25,16 @@
  *    `dtlstransport.cpp`: "starting from the recommended 1s", not configurable from
  *    node-datachannel). Seen under 10 % loss + 60 ± 30 ms (handshake-trace.ts, issue 14): our
  *    ClientHello and its copy both lost, tgcall connected after OpenSSL's timer at 1.6 s.
+ * 5. **ICE before DTLS.** libdatachannel starts DTLS when libjuice's ICE connects, i.e. when the
+ *    peer answers one of libjuice's checks: a kept ClientHello is handed over again right then
+ *    (`iceCheckAnswered`), and each check libjuice sends before we are connected goes once more
+ *    (`outboundCheck`), since libjuice retransmits a lost one only after ~200 ms, then ~500 ms.
  *
- * Our own handshake being over (`finish()`) ends only the ClientHello replays: as DTLS server we
- * finish on sending our last flight (ChangeCipherSpec, Finished), which the peer may not get —
- * in the traces its copy was never sent and ntgcalls waited for its own timer (263 ms, then
- * doubling). Copies and flight resends go on until the peer shows it finished too (DTLS
- * application data or RTP from it), or `activeForMs` passed.
+ * Our own handshake being over (`finish()`) ends only the ClientHello replays and the check
+ * copies: as DTLS server we finish on sending our last flight (ChangeCipherSpec, Finished), which
+ * the peer may not get — in the traces its copy was never sent and ntgcalls waited for its own
+ * timer (263 ms, then doubling). Copies and flight resends go on until both sides are done (the
+ * peer shows it with DTLS application data or RTP), or `activeForMs` passed.
  *
  * Not repairable here: as DTLS client, the loss of the peer's last flight (its
  * ChangeCipherSpec/Finished). The peer has our flight; our copies of it are replays to it
