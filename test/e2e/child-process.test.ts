@@ -4,9 +4,9 @@
  * with code 0, and with nothing left that keeps it alive once its work is done: any socket, timer
  * or native handle left behind would hold it (the kill guard is the only time bound).
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { lastJsonLine, runChildFixture } from '../helpers/child-fixture.js';
 
 const EXIT_BOUND_MS = 30_000;
 
@@ -14,36 +14,18 @@ describe('process hygiene with real calls', () => {
   it('a process that made three calls exits by itself with code 0', async () => {
     const script = fileURLToPath(new URL('./fixtures/three-calls.ts', import.meta.url));
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let lastLineAt = 0;
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      lastLineAt = Date.now();
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // The guard only bounds the test; a leaked handle keeps the child alive until it fires.
-    let killed = false;
-    const guard = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, EXIT_BOUND_MS);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.on('exit', (c, s) => resolve([c, s])),
-    );
-    const exitedAt = Date.now();
-    clearTimeout(guard);
-    expect(killed, `still running after ${EXIT_BOUND_MS} ms:\n${stdout}\n${stderr}`).toBe(false);
+    const run = await runChildFixture(script, EXIT_BOUND_MS);
+    const { stdout, stderr, exitedAt, lastLineAt } = run;
+    expect(run.killed, `still running after ${EXIT_BOUND_MS} ms:\n${stdout}\n${stderr}`).toBe(false);
     expect(stderr).toBe('');
-    expect(signal).toBeNull();
-    expect(code).toBe(0);
-    const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    expect(run.signal).toBeNull();
+    expect(run.code).toBe(0);
+    const report = lastJsonLine<{
       done: boolean;
       results: { tone: number; ends: string[] }[];
       liveNativeHandles: number;
       keepsAlive: string[];
-    };
+    }>(run);
     expect(report.done).toBe(true);
     expect(report.liveNativeHandles).toBe(0);
     // Nothing lingers after the work is done: no timer (a forgotten one would hold the process

@@ -2,7 +2,7 @@
  * `codecWorkers`: calls whose outgoing audio is encoded in worker threads carry a tone both ways,
  * the workers stop with the last call, and a process that made such calls exits by itself.
  */
-import { spawn } from 'node:child_process';
+import { lastJsonLine, runChildFixture } from '../helpers/child-fixture.js';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TelegramCalls } from '../../src/index.js';
@@ -47,27 +47,13 @@ describe('codecWorkers', () => {
 
   it('a process that made three calls with codecWorkers: 2 exits by itself with code 0, nothing left running', async () => {
     const script = fileURLToPath(new URL('./fixtures/three-calls.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, THREE_CALLS_CODEC_WORKERS: '2' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // Bounds the test only: a worker or handle left behind keeps the child alive until it fires.
-    let killed = false;
-    const guard = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, EXIT_BOUND_MS);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
-    clearTimeout(guard);
-    expect(killed, `still running after ${EXIT_BOUND_MS} ms:\n${stdout}\n${stderr}`).toBe(false);
-    expect(stderr).toBe('');
-    expect(signal).toBeNull();
-    expect(code).toBe(0);
-    const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as { done: boolean; results: { tone: number }[]; liveNativeHandles: number; keepsAlive: string[] };
+    // The bound only ends the test: a worker or handle left behind keeps the child alive until then.
+    const run = await runChildFixture(script, EXIT_BOUND_MS, { ...process.env, THREE_CALLS_CODEC_WORKERS: '2' });
+    expect(run.killed, `still running after ${EXIT_BOUND_MS} ms:\n${run.stdout}\n${run.stderr}`).toBe(false);
+    expect(run.stderr).toBe('');
+    expect(run.signal).toBeNull();
+    expect(run.code).toBe(0);
+    const report = lastJsonLine<{ done: boolean; results: { tone: number }[]; liveNativeHandles: number; keepsAlive: string[] }>(run);
     expect(report.done).toBe(true);
     expect(report.liveNativeHandles).toBe(0);
     expect(report.keepsAlive).toEqual([]);
