@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeTelegram } from '../src/fake/index.js';
-import { TelegramCalls, type Call } from '../src/index.js';
+import { TelegramCalls } from '../src/index.js';
+import { openTgcallCall } from './interop-call.js';
 import { createImpairedLink, type Impairment } from '../test/interop/impairment-relay.js';
 import { burstLatencies, monotonicMs, ntgcallsProbe, summarize, TgcallProbe, type LatencySummary, type ProbeSide } from '../test/interop/latency-probes.js';
 import { startNtgcallsPair } from '../test/interop/ntgcalls-pair.js';
@@ -123,22 +124,10 @@ export async function measureImpairedTgcall(version: NtgcallsVersion, tgcallRole
       let probe: TgcallProbe | undefined;
       try {
         await tg.start();
-        let call: Call;
-        if (caller) {
-          call = await tg.call(THEM);
-        } else {
-          const incoming = new Promise<Call>((resolve) => tg.once('incoming', resolve));
-          await phone.placeCall(US, undefined);
-          call = await incoming;
-          void call.accept().catch(() => undefined);
-        }
-        let keysAt = 0;
-        call.once('emoji', () => {
-          keysAt = performance.now();
-        });
+        const { call, keysAt } = await openTgcallCall(tg, phone, tgcallRole, US, THEM);
         probe = new TgcallProbe(call);
         await Promise.all([call.whenConnected(), peer.waitForState('CONNECTED', 30_000)]);
-        row.connect.push(performance.now() - keysAt);
+        row.connect.push(performance.now() - keysAt());
         process.stderr.write(`  ${row.pair} call ${i}: connect ${row.connect.at(-1)!.toFixed(0)} ms (tgcall's own ${call.getStats().connectMs?.toFixed(0)} ms)\n`);
         probe.start();
         const from = monotonicMs() + 1000;

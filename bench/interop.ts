@@ -23,6 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FakeTelegram, generateTone } from '../src/fake/index.js';
 import { TelegramCalls, type Call } from '../src/index.js';
+import { openTgcallCall } from './interop-call.js';
 import { formatBenchTable, measureNtgcallsPair, median, type BenchRow } from '../test/interop/bench-ntgcalls.js';
 import { DEFAULT_IMPAIRMENT, formatImpairedTable, measureImpairedNtgcallsPair, measureImpairedTgcall, parseImpairedRows, type ImpairedRow, type ImpairedRowKind } from './interop-impaired.js';
 import { createNetns, type Netns } from '../test/interop/netns.js';
@@ -85,22 +86,10 @@ async function measureTgcallNtgcalls(version: NtgcallsVersion, protocol: string,
       });
       try {
         await tg.start();
-        let call: Call;
-        if (tgcallRole === 'caller') {
-          call = await tg.call(THEM);
-        } else {
-          const incoming = new Promise<Call>((resolve) => tg.once('incoming', resolve));
-          await phone.placeCall(US, undefined);
-          call = await incoming;
-          void call.accept().catch(() => undefined);
-        }
-        let keysAt = 0;
-        call.once('emoji', () => {
-          keysAt = performance.now();
-        });
+        const { call, keysAt } = await openTgcallCall(tg, phone, tgcallRole, US, THEM);
         await Promise.all([call.whenConnected(), peer.waitForState('CONNECTED', 12_000)]);
         if (call.version !== protocol) throw new Error(`ran ${call.version}, not ${protocol}`);
-        both.push(performance.now() - keysAt);
+        both.push(performance.now() - keysAt());
         ours.push(call.getStats().connectMs ?? NaN);
         playTone(call, 880, seconds + 1);
         const { cpuMs, wallMs } = await cpuDuring(() => sleep(seconds * 1000));
