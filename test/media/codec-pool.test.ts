@@ -169,6 +169,38 @@ describe('codec worker pool', () => {
     expect(pool.workers).toBe(0);
   });
 
+  it('a backlog beyond the ring (~0.4 s of audio) moves the call to the JavaScript thread: no frame lost, one warning', async () => {
+    const warnings: string[] = [];
+    const pool = new CodecWorkerPool({ workers: 1, logger: recordingLogger(warnings) });
+    const encoder = pool.codec.createEncoder({ channels: 1, bitrate: 32000, frameMs: 20, fec: false, packetLossPercent: 0, dtx: false, complexity: 5 }) as WorkerOpusEncoder;
+    cleanup.push(() => encoder.close());
+    const tone = new ToneGenerator({ frequency: 440, amplitude: 0.5 });
+    let taken = 0;
+    const drain = (): void => {
+      for (let p = encoder.take(); p !== undefined; p = encoder.take()) if (p && p.length > 0) taken += 1;
+    };
+    for (let i = 0; i < 500 && !encoder.inWorker; i += 1) {
+      encoder.submit(tone.next(960));
+      drain();
+      await sleep(20);
+    }
+    expect(encoder.inWorker).toBe(true);
+    for (let i = 0; i < 500 && encoder.outstanding > 0; i += 1) await sleep(10);
+    drain();
+    taken = 0;
+    // 40 frames at once, more than the 16 slots and the few frames held beside them: the worker
+    // cannot have encoded them in the same task, so it counts as behind.
+    for (let i = 0; i < 40; i += 1) encoder.submit(tone.next(960));
+    expect(encoder.inWorker).toBe(false);
+    for (let i = 0; i < 500 && taken < 40; i += 1) {
+      drain();
+      if (taken < 40) await sleep(10);
+    }
+    expect(taken).toBe(40);
+    expect(warnings).toEqual([expect.stringMatching(/fell behind/)]);
+    encoder.close();
+  });
+
   it('refuses a pool size outside 1..64', () => {
     expect(() => new CodecWorkerPool({ workers: 0 })).toThrow(RangeError);
     expect(() => new CodecWorkerPool({ workers: 1.5 })).toThrow(RangeError);
