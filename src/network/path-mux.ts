@@ -36,7 +36,7 @@ import {
 import { PeerReach } from './peer-reach.js';
 import type { RelayPath, RelayPeer, RelayStep } from './relay-path.js';
 import { MAX_PENDING_PER_ROUTE, peerKey, RouteTable, type Route, type RouteKind } from './route-table.js';
-import { isStunPacket } from './stun.js';
+import { isStunOfType, isStunPacket, StunMethod } from './stun.js';
 
 export interface PathMuxOptions {
   readonly isOutgoing: boolean;
@@ -228,8 +228,8 @@ export class PathMux {
     else if (route.kind !== 'reflector' && this.credentials && typeof route.peer !== 'number') {
       payload = rewriteMappedAddress(data, route.peer, this.credentials.pwd) ?? data;
     }
-    // A binding request (0x0001) from libjuice: an ICE check, copied until we are connected (dtls-assist.ts).
-    if (payload[0] === 0x00 && payload[1] === 0x01 && isStunPacket(payload)) this.dtls.outboundCheck(route.id, payload, now);
+    // A binding request from libjuice: an ICE check, copied until we are connected (dtls-assist.ts).
+    if (isStunOfType(payload, StunMethod.BINDING, 'request')) this.dtls.outboundCheck(route.id, payload, now);
     else this.dtls.outbound(route.id, payload, now);
     const out: MuxOutput[] = [];
     this.sendOver(route, payload, now, out);
@@ -369,8 +369,8 @@ export class PathMux {
     if (route.kind === 'reflector' && this.credentials && isStunPacket(data)) {
       payload = fixZeroTiebreaker(data, this.credentials.pwd, this.options.tiebreaker) ?? data;
     }
-    // A STUN binding success (0x0101): the peer answered libjuice's check (dtls-assist.ts).
-    if (payload[0] === 0x01 && payload[1] === 0x01 && isStunPacket(payload)) this.dtls.iceCheckAnswered(now);
+    // A binding success: the peer answered libjuice's check (dtls-assist.ts).
+    if (isStunOfType(payload, StunMethod.BINDING, 'success')) this.dtls.iceCheckAnswered(now);
     // The peer repeating its flight: ours was lost, and OpenSSL would wait for its 1 s timer.
     for (const again of this.dtls.inbound(route.id, payload, now)) {
       const r = this.routes.byRouteId(again.route);

@@ -113,6 +113,11 @@ export function stunMessageType(method: number, cls: StunClass): number {
   return ((method & 0xf80) << 2) | ((method & 0x070) << 1) | (method & 0x00f) | ((c & 2) << 7) | ((c & 1) << 4);
 }
 
+/** A STUN datagram (`isStunPacket`) of this method and class, read from its header alone (no parse). */
+export function isStunOfType(bytes: Uint8Array, method: number, cls: StunClass): boolean {
+  return isStunPacket(bytes) && ((bytes[0]! << 8) | bytes[1]!) === stunMessageType(method, cls);
+}
+
 export function parseStun(bytes: Uint8Array): StunParseResult {
   if (bytes.length < STUN_HEADER_SIZE) return FAIL['too-short'];
   if (bytes[0]! >= 0x40 || bytes[4] !== 0x21 || bytes[5] !== 0x12 || bytes[6] !== 0xa4 || bytes[7] !== 0x42) return FAIL['not-stun'];

@@ -407,7 +407,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
     this.edgeQueue = undefined;
     // What the edge tried, kept before its routes are forgotten (the `closed` listener reads it).
     this.finalDiagnosis = diagnose(this.edge);
-    this.path();
+    this.lastPath = this.path() ?? this.lastPath;
     this.released = true;
     const port = this.port;
     void (port ? port.close() : Promise.resolve())
