@@ -12,7 +12,7 @@ import { networkInterfaces } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { TransportError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { formatEndpoint, type Endpoint } from './endpoint.js';
+import { formatEndpoint, sameEndpoint, type Endpoint } from './endpoint.js';
 import { hostAddresses, type InterfaceTable } from './host-addresses.js';
 import { PathMux, type DirectPathConfig, type MuxEvent, type MuxOutput, type PathInfo } from './path-mux.js';
 import { ReflectorPath } from './reflector-path.js';
@@ -137,6 +137,8 @@ export class NetworkEdge implements NetworkEdgePort {
   private readonly sockets = new Map<string, Socket>();
   private readonly streams = new Map<string, TcpSocket>();
   private readonly proxies = new Map<number, Socket>();
+  /** Proxies connect()ed to libjuice's endpoint: a send names no address (no lookup, no address parse per datagram) and the kernel takes datagrams from libjuice only. */
+  private readonly connectedProxies = new WeakSet<Socket>();
   private engine: Endpoint | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
@@ -237,7 +239,9 @@ export class NetworkEdge implements NetworkEdgePort {
 
   /** libjuice's loopback host candidate. */
   setEngineEndpoint(endpoint: Endpoint): void {
+    const changed = this.engine !== undefined && !sameEndpoint(this.engine, endpoint);
     this.engine = endpoint;
+    for (const proxy of this.proxies.values()) this.connectProxy(proxy, changed);
     this.run(() => this.mux.setEngineEndpoint(endpoint));
   }
 
@@ -354,7 +358,9 @@ export class NetworkEdge implements NetworkEdgePort {
         case 'engine': {
           const proxy = this.proxies.get(o.route);
           const engine = this.engine;
-          if (proxy && engine) proxy.send(o.data, engine.port, engine.address, this.onSent);
+          if (!proxy || !engine) break;
+          if (this.connectedProxies.has(proxy)) proxy.send(o.data, this.onSent);
+          else proxy.send(o.data, engine.port, engine.address, this.onSent);
           break;
         }
         case 'open-proxy':
@@ -399,6 +405,7 @@ export class NetworkEdge implements NetworkEdgePort {
       (socket): Promise<void> | void => {
         if (this.closed) return closeSocket(socket);
         this.proxies.set(id, socket);
+        this.connectProxy(socket, false);
         socket.on('message', (msg, rinfo) => this.guard(() => this.apply(this.mux.fromEngine(id, msg, rinfo, now()))));
         socket.on('error', (err) => this.guard(() => this.log.debug('proxy socket error', { route: id, error: err.message })));
         this.run(() => this.mux.proxyBound(id, socket.address().port));
@@ -408,6 +415,29 @@ export class NetworkEdge implements NetworkEdgePort {
     // close() waits for binds in flight: their sockets close as soon as they exist.
     const tracked = bound.then(() => void this.binding.delete(tracked));
     this.binding.add(tracked);
+  }
+
+  /** Connects a proxy to libjuice's endpoint once both are known (again, after `disconnect`, if the endpoint changed). */
+  private connectProxy(proxy: Socket, changed: boolean): void {
+    const engine = this.engine;
+    if (!engine || this.closed) return;
+    if (changed && this.connectedProxies.has(proxy)) {
+      this.connectedProxies.delete(proxy);
+      try {
+        proxy.disconnect();
+      } catch {
+        // still connecting: the callback below sees the new endpoint
+      }
+    }
+    if (this.connectedProxies.has(proxy)) return;
+    try {
+      proxy.connect(engine.port, engine.address, (err?: Error) => {
+        // Until then (or if it failed) datagrams go with the address, as before.
+        if (!err && !this.closed && this.engine && sameEndpoint(this.engine, engine)) this.connectedProxies.add(proxy);
+      });
+    } catch (err) {
+      this.log.debug('cannot connect a loopback proxy', { error: toError(err).message });
+    }
   }
 
   private openStream(id: string, relay: RelayPath): void {
