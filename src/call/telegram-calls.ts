@@ -230,8 +230,8 @@ export class TelegramCalls extends EventEmitter<TelegramCallsEvents> {
     const calls = [...this.live];
     await Promise.all(calls.map((call) => call.hangup().catch(() => undefined)));
     await this.phone.stop();
-    // The workers stop with the last call's encoder already; this also covers a call still being released.
-    this.codecPool?.close();
+    // Idle codec workers wait for the next call (CodecWorkerPool idleMs); stop() ends them now.
+    await this.codecPool?.close();
   }
 
   private async resolveName(name: string): Promise<{ userId: bigint; accessHash: bigint | undefined }> {

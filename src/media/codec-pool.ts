@@ -12,7 +12,9 @@
  * does (else the process crashes with SIGSEGV when the last worker that loaded it exits).
  *
  * Each encoder is pinned to the least-loaded worker. Workers start with the first encoder and are
- * terminated when the last one closes (and are unref'd: they never keep the process alive). The
+ * terminated `idleMs` after the last one closes, so a bot taking one call after another keeps its
+ * threads (an idle worker sleeps in Atomics.wait: no CPU); they are unref'd, as is that timer, so
+ * they never keep the process alive. The
  * JavaScript thread never blocks: it rings a worker's doorbell (`Atomics.notify`) and learns of
  * finished packets with `Atomics.waitAsync`. A worker that dies or errors is replaced, for its
  * calls, by encoders on the JavaScript thread (one warning per pool); the pool then starts no
@@ -36,9 +38,14 @@ const SLOTS = 16;
 /** More workers than this is a typo: each is a thread with its own V8 heap (TelegramCalls' `codecWorkers` has the same bound). */
 export const MAX_CODEC_WORKERS = 64;
 
+/** How long idle workers stay for the next call (a bot answering calls one after another). */
+export const CODEC_WORKER_IDLE_MS = 30_000;
+
 export interface CodecWorkerPoolOptions {
   /** Worker threads (1..64). */
   readonly workers: number;
+  /** Ms the workers stay after the last encoder closed (default 30 000; 0 = stop at once). */
+  readonly idleMs?: number;
   readonly logger?: Logger;
 }
 
@@ -72,6 +79,8 @@ export class CodecWorkerPool {
   private readonly log: Logger;
   private handles: WorkerHandle[] = [];
   private live = 0;
+  private readonly idleMs: number;
+  private idleTimer: NodeJS.Timeout | undefined;
   private lost = false;
   private warned = false;
   /** The codec to hand to media sessions (`audio.codec`): encoders in the workers, decoders here. */
@@ -82,6 +91,9 @@ export class CodecWorkerPool {
       throw new RangeError(`workers must be an integer in 1..${MAX_CODEC_WORKERS}, got ${String(options.workers)}`);
     }
     this.size = options.workers;
+    const idleMs = options.idleMs ?? CODEC_WORKER_IDLE_MS;
+    if (!Number.isFinite(idleMs) || idleMs < 0) throw new RangeError(`idleMs must be a finite number ≥ 0, got ${String(idleMs)}`);
+    this.idleMs = idleMs;
     this.log = options.logger ?? silentLogger;
     this.codec = {
       name: `${this.local.name}, encoding in ${this.size} codec worker${this.size > 1 ? 's' : ''}`,
@@ -109,6 +121,7 @@ export class CodecWorkerPool {
 
   createEncoder(options: OpusEncoderOptions): OpusEncoder {
     validateEncoderOptions(options);
+    this.cancelIdleStop();
     const handle = this.lost ? undefined : this.leastLoaded();
     if (!handle) return this.local.createEncoder(options);
     const frameSamples = 48 * options.frameMs * options.channels;
@@ -121,9 +134,14 @@ export class CodecWorkerPool {
     return encoder;
   }
 
-  /** Terminates the workers now; encoders still open fall back to the JavaScript thread. Idempotent. */
-  close(): void {
-    for (const h of [...this.handles]) this.stopWorker(h, false);
+  /**
+   * Terminates the workers now; encoders still open fall back to the JavaScript thread. Resolves
+   * once the threads have exited (their message ports gone). Idempotent.
+   */
+  close(): Promise<void> {
+    this.cancelIdleStop();
+    const exits = [...this.handles].map((h) => this.stopWorker(h, false));
+    return Promise.all(exits).then(() => undefined);
   }
 
   private leastLoaded(): WorkerHandle | undefined {
@@ -135,7 +153,7 @@ export class CodecWorkerPool {
       } catch (err) {
         this.log.warn('codec workers could not start: encoding on the JavaScript thread', { error: toError(err).message });
         this.lost = true;
-        this.close();
+        void this.close();
         return undefined;
       }
     }
@@ -226,8 +244,8 @@ export class CodecWorkerPool {
     if (!expected) this.warnOnce('codec worker lost: its calls encode on the JavaScript thread now', err);
   }
 
-  private stopWorker(h: WorkerHandle, lost: boolean): void {
-    if (h.state === 'dead') return;
+  private stopWorker(h: WorkerHandle, lost: boolean): Promise<unknown> | undefined {
+    if (h.state === 'dead') return undefined;
     const wasRunning = h.state === 'running';
     h.state = lost ? 'dead' : 'stopping';
     this.handles = this.handles.filter((x) => x !== h);
@@ -235,8 +253,9 @@ export class CodecWorkerPool {
     for (const encoder of [...h.encoders]) encoder.fallBack();
     // Ends a pending Atomics.waitAsync (it resolves on notify whatever the value).
     Atomics.notify(h.signal, COMPLETED);
-    if (wasRunning) void h.worker.terminate().catch(() => undefined);
+    const exited = wasRunning ? h.worker.terminate().catch(() => undefined) : undefined;
     if (!lost) h.state = 'dead';
+    return exited;
   }
 
   private warnOnce(message: string, err: Error | undefined): void {
@@ -247,7 +266,19 @@ export class CodecWorkerPool {
 
   private released(): void {
     this.live -= 1;
-    if (this.live === 0) this.close();
+    if (this.live > 0) return;
+    if (this.idleMs === 0) return void this.close();
+    this.cancelIdleStop();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.live === 0) void this.close();
+    }, this.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private cancelIdleStop(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
   }
 }
 

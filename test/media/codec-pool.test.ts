@@ -1,10 +1,11 @@
 /**
  * Codec workers with real threads: two MediaSessions on real timers, back to back, one encoding in
  * a `CodecWorkerPool` worker; a tone both ways, settings sent to the worker, a worker killed in the
- * middle of a call (its call falls back to the JavaScript thread and goes on), and the workers gone
- * once the last encoder closes.
+ * middle of a call (its call falls back to the JavaScript thread and goes on), and the workers
+ * kept for the next call until the pool's idle time is over.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/logger.js';
 import { CodecWorkerPool } from '../../src/media/codec-pool.js';
@@ -12,6 +13,7 @@ import type { WorkerOpusEncoder } from '../../src/media/worker-opus-encoder.js';
 import { judgeTone, type ToneHeard } from '../../src/cli/tone-judge.js';
 import { MediaSession, type AudioFrame, type MediaSink } from '../../src/media/media-session.js';
 import { ToneGenerator } from '../../src/media/tone.js';
+import { lastJsonLine, runChildFixture } from '../helpers/child-fixture.js';
 
 function linkTo(peer: () => MediaSession): MediaSink {
   return {
@@ -73,9 +75,9 @@ function sessions(pool: CodecWorkerPool): { a: MediaSession; b: MediaSession } {
 }
 
 describe('codec worker pool', () => {
-  it('carries a tone both ways with one side encoding in a worker, and stops its worker when the last encoder closes', async () => {
+  it('carries a tone both ways with one side encoding in a worker, and stops its worker when the last encoder closes (idleMs 0)', async () => {
     const warnings: string[] = [];
-    const pool = new CodecWorkerPool({ workers: 1, logger: recordingLogger(warnings) });
+    const pool = new CodecWorkerPool({ workers: 1, idleMs: 0, logger: recordingLogger(warnings) });
     expect(pool.workers).toBe(0); // lazily: nothing until the first encoder
     const { a, b } = sessions(pool);
     expect(pool.workers).toBe(1);
@@ -132,7 +134,7 @@ describe('codec worker pool', () => {
   });
 
   it('sends settings changes to the worker: a lower bit rate set mid-stream gives smaller packets, still encoded there', async () => {
-    const pool = new CodecWorkerPool({ workers: 1 });
+    const pool = new CodecWorkerPool({ workers: 1, idleMs: 0 });
     const encoder = pool.codec.createEncoder({ channels: 1, bitrate: 32000, frameMs: 20, fec: true, packetLossPercent: 10, dtx: false, complexity: 5 }) as WorkerOpusEncoder;
     cleanup.push(() => encoder.close());
     const tone = new ToneGenerator({ frequency: 440, amplitude: 0.5 });
@@ -199,6 +201,45 @@ describe('codec worker pool', () => {
     expect(taken).toBe(40);
     expect(warnings).toEqual([expect.stringMatching(/fell behind/)]);
     encoder.close();
+  });
+
+  it('keeps idle workers for the next call, and stops them once idleMs passes with no encoder', async () => {
+    const pool = new CodecWorkerPool({ workers: 2, idleMs: 300 });
+    cleanup.push(() => pool.close());
+    const options = { channels: 1, bitrate: 32000, frameMs: 20, fec: false, packetLossPercent: 0, dtx: false, complexity: 5 } as const;
+    const first = pool.codec.createEncoder(options) as WorkerOpusEncoder;
+    const threads = pool.threadsForTest;
+    expect(threads).toHaveLength(2);
+    first.close();
+    await sleep(100);
+    // The next call, within the idle time: the same threads, still encoding there.
+    expect(pool.workers).toBe(2);
+    const second = pool.codec.createEncoder(options) as WorkerOpusEncoder;
+    expect(pool.threadsForTest).toEqual(threads);
+    expect(pool.encodersInWorkers).toBe(1);
+    // An encoder open holds the workers past the idle time (the first close's timer was cancelled).
+    await sleep(400);
+    expect(pool.workers).toBe(2);
+    second.close();
+    for (let i = 0; i < 100 && pool.workers > 0; i += 1) await sleep(20);
+    expect(pool.workers).toBe(0);
+  });
+
+  it('a process whose pool has idle workers (default idle time, 30 s) exits by itself at once', async () => {
+    const script = fileURLToPath(new URL('./fixtures/idle-codec-pool.ts', import.meta.url));
+    const run = await runChildFixture(script, 20_000);
+    expect(run.killed, `still running after 20 s:\n${run.stdout}\n${run.stderr}`).toBe(false);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const report = lastJsonLine<{ inWorker: boolean; packets: number; idleWorkers: number; closedAt: number }>(run);
+    expect(report.inWorker).toBe(true);
+    expect(report.idleWorkers).toBe(2); // still there when the script ended: the process did not wait for them
+    expect(run.exitedAt - report.closedAt).toBeLessThan(15_000);
+  }, 25_000);
+
+  it('refuses an idle time that is negative or not a number', () => {
+    expect(() => new CodecWorkerPool({ workers: 1, idleMs: -1 })).toThrow(RangeError);
+    expect(() => new CodecWorkerPool({ workers: 1, idleMs: Number.NaN })).toThrow(RangeError);
   });
 
   it('refuses a pool size outside 1..64', () => {
