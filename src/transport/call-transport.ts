@@ -4,10 +4,11 @@
  *
  * A thin adapter, like crypto/signaling-channel-runner.ts: every ordering rule lives in the
  * sans-I/O `TransportSequencer` (transport-sequencer.ts). This class owns the peer connection
- * (a `PeerConnectionPort`), the one timer (at the sequencer's `nextDeadline()`), the clock and the
- * events; it feeds the sequencer its inputs and performs its outputs in order, answering the four
- * that ask a question before taking the next. Media packets bypass the sequencer: they only need
- * its `canSendMedia` gate.
+ * (a `PeerConnectionPort`), the network edge (through edge-link.ts), the one timer (at the
+ * sequencer's `nextDeadline()`), the clock and the events (typed in call-transport-types.ts); it
+ * feeds the sequencer its inputs and performs its outputs in order, answering the four that ask a
+ * question before taking the next. Media packets bypass the sequencer: they only need its
+ * `canSendMedia` gate.
  *
  * It sees only plaintext JSON payloads: `receiveSignaling(payload)` in, the `signaling` event out
  * (the encrypted signaling channel lives in src/crypto). Nothing on the receive path or in a
@@ -15,92 +16,23 @@
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { networkInterfaces } from 'node:os';
 import { TransportError, toError } from '../errors.js';
 import { safeEmit } from '../safe-emit.js';
 import { silentLogger, type Logger } from '../logger.js';
-import {
-  classifyAddress,
-  hostAddresses,
-  NetworkEdge,
-  parseIceCandidate,
-  planServers,
-  type CallServerInput,
-  type EdgeStats,
-  type MuxEvent,
-  type NetworkEdgeOptions,
-  type NetworkEdgePort,
-  type PathInfo,
-} from '../network/index.js';
+import { parseIceCandidate, type PathInfo } from '../network/index.js';
+import type { CallTransportEvents, CallTransportOptions, TransportStats } from './call-transport-types.js';
+import { EdgeLink, type TransportDiagnosis } from './edge-link.js';
 import { encodeSignalingMessage, signalingMessageToJson, type MediaState } from './messages.js';
 import { OPUS_PAYLOAD_TYPE } from './negotiation.js';
-import type { NetworkOptions } from './network-options.js';
 import { CallPeerConnection } from './peer-connection.js';
-import type { CandidatePair, CreatePeerConnection, PeerConnectionPort } from './peer-connection-port.js';
+import type { CandidatePair, PeerConnectionPort } from './peer-connection-port.js';
 import { classifyMediaPacket } from './rtp-demux.js';
 import { TransportSequencer } from './transport-sequencer.js';
-import type { CloseReason, MediaParams, SequencerStats, TransportOutput, TransportState } from './transport-types.js';
+import type { CloseReason, MediaParams, TransportOutput, TransportState } from './transport-types.js';
 
+export type { CallTransportEvents, CallTransportOptions, TransportStats } from './call-transport-types.js';
 export type { CloseReason, MediaParams, TransportState } from './transport-types.js';
-
-export interface CallTransportOptions {
-  /** True on the side that placed the call (caller: ICE controlling, DTLS actpass → client). */
-  readonly isOutgoing: boolean;
-  /** ICE servers, bind address, port range and connect timeout. */
-  readonly network?: NetworkOptions;
-  /** `p2p_allowed = false`: no direct path and no host or server-reflexive candidate, only relays. */
-  readonly relayOnly?: boolean;
-  /** The call's `phoneCall.connections`: Telegram reflectors and TURN/STUN servers. */
-  readonly connections?: readonly CallServerInput[];
-  /** `network_standalone_reflectors`: reflector candidates are made up, not signalled (reflector.md §7). */
-  readonly standaloneReflectors?: boolean;
-  /** After connecting, how long MediaState waits for the data channel before going over signaling. Default 2000. */
-  readonly dataChannelGraceMs?: number;
-  readonly logger?: Logger;
-  /** Our audio SSRC (non-zero uint32); random by default. */
-  readonly ssrc?: number;
-  /** Random uint32 source for exchange ids (tests inject a seeded one). */
-  readonly randomUint32?: () => number;
-  /** The peer connection; default: libdatachannel's (`CallPeerConnection`). Tests inject fakes. */
-  readonly createPeerConnection?: CreatePeerConnection;
-  /** The network edge; default: `NetworkEdge.open` (binds its sockets). Tests inject fakes. */
-  readonly createNetworkEdge?: (options: NetworkEdgeOptions) => NetworkEdgePort | Promise<NetworkEdgePort>;
-  /** Monotonic clock in ms for the deadlines and `connectTimeMs`; default `performance.now`. */
-  readonly now?: () => number;
-}
-
-export interface TransportStats extends SequencerStats {
-  signalingOut: number;
-  rtpIn: number;
-  rtcpIn: number;
-  /** Incoming packets that are neither RTP nor RTCP. */
-  mediaInMalformed: number;
-  rtpOut: number;
-  rtcpOut: number;
-  /** Outgoing packets dropped: before our offer was answered, before the track opened, or after close. */
-  mediaOutDropped: number;
-  /** The network edge (sockets, routes, relays); undefined until its sockets are bound. */
-  network: EdgeStats | undefined;
-  /** The route carrying the call (libjuice's selected pair), once connected. */
-  path: PathInfo | undefined;
-}
-
-export interface CallTransportEvents {
-  /** A plaintext JSON payload to send through the encrypted signaling channel. */
-  signaling: [payload: Uint8Array];
-  state: [state: TransportState];
-  connected: [];
-  /** A decrypted RTP packet from the peer. */
-  rtp: [packet: Buffer];
-  /** A decrypted RTCP packet from the peer. */
-  rtcp: [packet: Buffer];
-  'remote-media-state': [state: MediaState];
-  /** Negotiated parameters changed (our offer answered, or a peer offer received). */
-  'media-params': [params: MediaParams];
-  error: [err: Error];
-  /** Emitted once, after every native handle of this transport was released. */
-  closed: [reason: CloseReason];
-}
+export type { TransportDiagnosis } from './edge-link.js';
 
 /** How long a closing transport waits for libjuice's close_notify to leave through the edge. */
 const FAREWELL_MS = 200;
@@ -118,12 +50,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
   private readonly sequencer: TransportSequencer;
   private port: PeerConnectionPort | undefined;
   /** The sockets facing the network (src/network); libjuice talks only to its loopback proxies. */
-  private edge: NetworkEdgePort | undefined;
-  /** What was for the edge before its sockets were bound, in order; undefined once released. */
-  private edgeQueue: ((edge: NetworkEdgePort) => void)[] | undefined = [];
-  private edgeOpening: Promise<NetworkEdgePort | undefined> | undefined;
-  private finalDiagnosis: TransportDiagnosis | undefined;
-  private lastPath: PathInfo | undefined;
+  private readonly edge: EdgeLink;
   private pumping = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
@@ -150,6 +77,25 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
       // The network edge judges peer candidates itself (reflector hostnames included) and counts its drops.
       remoteCandidateVerdict: (c) => (parseIceCandidate(c) ? 'ok' : 'malformed'),
       logger: this.log,
+    });
+    this.edge = new EdgeLink({
+      isOutgoing: options.isOutgoing,
+      network: options.network,
+      relayOnly: options.relayOnly,
+      connections: options.connections,
+      standaloneReflectors: options.standaloneReflectors,
+      createNetworkEdge: options.createNetworkEdge,
+      logger: this.log,
+      localCandidate: (line) => this.input(() => this.sequencer.localCandidate(line)),
+      engineCandidate: (line) => {
+        if (this.port && !this.port.addRemoteCandidate(line)) this.log.debug('libjuice refused a proxy candidate', { line });
+      },
+      selectedCandidatePair: () => this.selectedCandidatePair(),
+      peerSilent: () => this.input(() => this.sequencer.peerConnectionState('disconnected', this.now())),
+      peerBack: () => {
+        if (this.sequencer.state === 'connecting') this.input(() => this.sequencer.peerConnectionState('connected', this.now()));
+      },
+      fail: (err) => this.fail(err),
     });
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
   }
@@ -185,7 +131,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
       mediaStateViaSignaling,
       connectTimeMs,
       dataChannelOpenMs,
-      network: this.edge?.getStats(),
+      network: this.edge.edge?.getStats(),
       path: this.path(),
     };
   }
@@ -208,7 +154,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
         payloadType: OPUS_PAYLOAD_TYPE,
         logger: this.log,
         sink: {
-          localCandidate: (c) => this.onEngineCandidate(c),
+          localCandidate: (c) => this.edge.engineCandidate(c),
           stateChange: (s) => this.input(() => this.sequencer.peerConnectionState(s, this.now())),
           media: (p) => this.onMedia(p),
           mediaOpen: () => this.input(() => this.sequencer.mediaOpened(this.now())),
@@ -222,7 +168,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
       this.fail(err);
       return;
     }
-    this.openEdge();
+    this.edge.open();
     this.input(() => this.sequencer.peerConnectionCreated(this.now()));
   }
 
@@ -263,18 +209,12 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
 
   /** What the network edge tried (routes, relays, drops) and whether no path could reach the peer: for the error of a call that could not connect. */
   diagnosis(): TransportDiagnosis | undefined {
-    return this.finalDiagnosis ?? diagnose(this.edge);
+    return this.edge.diagnosis();
   }
 
   /** The route carrying the call: which kind of path, which peer address, which relay server. */
   path(): PathInfo | undefined {
-    // After close, or once the peer's close_notify took the pair away: the route the call last
-    // had (looked up at least at 'connected'), so a call the peer ended still reports how it went.
-    if (this.released) return this.lastPath;
-    const pair = this.selectedCandidatePair();
-    const path = pair && this.edge ? this.edge.pathInfo(pair.remote.port) : undefined;
-    if (path) this.lastPath = path;
-    return path;
+    return this.edge.path();
   }
 
   /**
@@ -336,7 +276,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
         if (port) {
           this.answer(() => {
             const offer = port.createOffer();
-            this.withEdge((edge) => edge.setLocalCredentials(offer.ufrag, offer.pwd));
+            this.edge.with((edge) => edge.setLocalCredentials(offer.ufrag, offer.pwd));
             this.sequencer.localDescriptionCreated(offer);
           });
         }
@@ -346,13 +286,13 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
         if (out.sdpType === 'answer') {
           this.answer(() => {
             port.acceptAnswer(out.sdp);
-            this.withEdge((edge) => edge.remoteDescriptionApplied());
+            this.edge.with((edge) => edge.remoteDescriptionApplied());
             this.sequencer.remoteAnswerApplied();
           });
         } else {
           this.answer(() => {
             const answer = port.acceptOffer(out.sdp);
-            this.withEdge((edge) => {
+            this.edge.with((edge) => {
               edge.setLocalCredentials(answer.ufrag, answer.pwd);
               edge.remoteDescriptionApplied();
             });
@@ -362,7 +302,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
         return;
       case 'add-remote-candidate': {
         const candidate = out.candidate;
-        this.withEdge((edge) => edge.addRemoteCandidate(candidate));
+        this.edge.with((edge) => edge.addRemoteCandidate(candidate));
         this.sequencer.remoteCandidateAdded(!!port);
         return;
       }
@@ -370,7 +310,7 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
         this.safeEmit('state', out.state);
         return;
       case 'connected': {
-        this.withEdge((edge) => edge.connected());
+        this.edge.with((edge) => edge.connected());
         const path = this.path();
         if (path) this.log.info('path', { ...path });
         this.safeEmit('connected');
@@ -404,18 +344,16 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
   private release(reason: CloseReason): void {
     if (this.released) return;
     this.clearTimer();
-    this.edgeQueue = undefined;
-    // What the edge tried, kept before its routes are forgotten (the `closed` listener reads it).
-    this.finalDiagnosis = diagnose(this.edge);
-    this.lastPath = this.path() ?? this.lastPath;
+    // What the edge tried and the route, kept before its routes are forgotten (the `closed` listener reads them).
+    this.edge.release();
     this.released = true;
     const port = this.port;
     void (port ? port.close() : Promise.resolve())
       .catch((err: unknown) => this.reportError(err))
       // The peer connection's last datagram (DTLS close_notify: the peer then ends with
       // `disconnect` at once) still leaves through the edge: wait for it, briefly.
-      .then(() => (reason === 'local' ? this.edge?.farewell(FAREWELL_MS) : undefined))
-      .then(() => this.edgeClosed())
+      .then(() => (reason === 'local' ? this.edge.edge?.farewell(FAREWELL_MS) : undefined))
+      .then(() => this.edge.close((err) => this.reportError(err)))
       .then(() => {
         this.log.debug('closed', { reason });
         this.safeEmit('closed', reason);
@@ -458,111 +396,6 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
     }
   }
 
-  /** Binds the edge's sockets (asynchronous); what is meant for it meanwhile waits in `edgeQueue`. */
-  private openEdge(): void {
-    const network = this.options.network ?? {};
-    const bindAddress = network.bindAddress;
-    const allowDirect = !(this.options.relayOnly ?? false);
-    const interfaces = networkInterfaces();
-    const options: NetworkEdgeOptions = {
-      isOutgoing: this.isOutgoing,
-      allowDirect,
-      servers: planServers({
-        connections: this.options.connections ?? [],
-        ...(network.iceServers ? { iceServers: network.iceServers } : {}),
-        allowDirect,
-        ipv6: hostAddresses(interfaces).ipv6.length > 0,
-      }),
-      ...(bindAddress !== undefined ? { bindAddress } : {}),
-      ...(network.portRange ? { portRange: network.portRange } : {}),
-      standaloneReflectors: this.options.standaloneReflectors ?? false,
-      // Calls on one machine (tests, demos) bind loopback: their peers are loopback addresses too.
-      allowLoopbackPeers: bindAddress !== undefined && classifyAddress(bindAddress) === 'loopback',
-      interfaces,
-      logger: this.log.child('network'),
-      sink: {
-        localCandidate: (line) => this.input(() => this.sequencer.localCandidate(line)),
-        engineCandidate: (line) => {
-          if (this.port && !this.port.addRemoteCandidate(line)) this.log.debug('libjuice refused a proxy candidate', { line });
-        },
-        event: (event) => this.onEdgeEvent(event),
-      },
-    };
-    const attach = (edge: NetworkEdgePort): void => {
-      const queue = this.edgeQueue;
-      if (!queue) return;
-      this.edge = edge;
-      this.edgeQueue = undefined;
-      edge.start();
-      for (const fn of queue) fn(edge);
-    };
-    try {
-      const made = (this.options.createNetworkEdge ?? ((o: NetworkEdgeOptions) => NetworkEdge.open(o)))(options);
-      if (made instanceof Promise) {
-        this.edgeOpening = made.then(
-          (edge) => {
-            attach(edge);
-            return edge;
-          },
-          (err: unknown) => {
-            this.fail(err);
-            return undefined;
-          },
-        );
-      } else {
-        attach(made);
-      }
-    } catch (err) {
-      this.fail(err);
-    }
-  }
-
-  /** Closes the edge, or the one still being opened once it exists. */
-  private edgeClosed(): Promise<void> {
-    if (this.edge) return this.edge.close().catch((err: unknown) => this.reportError(err));
-    return this.edgeOpening?.then((edge) => edge?.close()).catch(() => undefined) ?? Promise.resolve();
-  }
-
-  private withEdge(fn: (edge: NetworkEdgePort) => void): void {
-    if (this.edge) fn(this.edge);
-    else this.edgeQueue?.push(fn);
-  }
-
-  /** libjuice's own candidate: its loopback address, where the proxies deliver. Never signalled. */
-  private onEngineCandidate(line: string): void {
-    const c = parseIceCandidate(line);
-    if (!c || c.type !== 'host' || classifyAddress(c.address) !== 'loopback') return;
-    const endpoint = { address: c.address, port: c.port };
-    this.withEdge((edge) => edge.setEngineEndpoint(endpoint));
-  }
-
-  private onEdgeEvent(event: MuxEvent): void {
-    switch (event.type) {
-      case 'peer-moved':
-        this.log.info('the peer moved', { path: event.path, from: event.from, to: event.to });
-        break;
-      case 'relay-ready':
-        this.log.debug('relay ready', { path: event.path });
-        break;
-      case 'relay-failed':
-        this.log.warn('relay unusable', { path: event.path, reason: event.reason });
-        break;
-      case 'candidate-dropped':
-        this.log.debug('peer candidate dropped', { reason: event.reason, candidate: event.candidate });
-        break;
-      case 'peer-silent':
-        // libjuice says nothing until its consent expires (~30 s): the edge's silence watch starts
-        // the reconnect deadline instead, like a 'disconnected' peer connection.
-        this.log.warn('nothing from the peer', { ms: event.silentForMs, path: this.path() });
-        this.input(() => this.sequencer.peerConnectionState('disconnected', this.now()));
-        break;
-      case 'peer-back':
-        this.log.info('the peer is heard again');
-        if (this.sequencer.state === 'connecting') this.input(() => this.sequencer.peerConnectionState('connected', this.now()));
-        break;
-    }
-  }
-
   private fail(err: unknown): void {
     this.reportError(err);
     void this.close('error');
@@ -587,16 +420,4 @@ export class CallTransport extends EventEmitter<CallTransportEvents> {
   private safeEmit<K extends keyof CallTransportEvents & string>(event: K, ...args: CallTransportEvents[K]): void {
     safeEmit(this, this.log, event, ...args);
   }
-}
-
-/** What the network edge can say about a call that did not connect. */
-export interface TransportDiagnosis {
-  /** One line on what was tried (routes, relays and their state, drops). */
-  readonly tried: string;
-  /** Set when the peer's candidates are out of reach of every path we have: why. */
-  readonly noCommonRelay: string | undefined;
-}
-
-function diagnose(edge: NetworkEdgePort | undefined): TransportDiagnosis | undefined {
-  return edge ? { tried: edge.describe(), noCommonRelay: edge.noCommonRelay() } : undefined;
 }
