@@ -1,6 +1,6 @@
 /**
- * One call's audio, sans-I/O: the sender, the receiver, RTCP and the statistics, driven by the
- * caller's clock. `tick(now)` returns the RTP/RTCP packets to send and the output frames due;
+ * One call's audio, sans-I/O: the sender, the receiver (fed what remote-stream.ts accepts as the
+ * peer's audio), RTCP and the statistics, driven by the caller's clock. `tick(now)` returns the RTP/RTCP packets to send and the output frames due;
  * `nextDeadline` says when to call it again. `MediaSession` is the thin timer/stream edge around
  * it; tests and the benchmark drive it with a virtual clock.
  */
@@ -12,7 +12,7 @@ import { AudioSender, type InputMode, type MuteMode, type RtpExtensionIds } from
 import type { JitterBufferOptions } from './jitter-buffer.js';
 import { receiveStats, sendStats, type MediaStats } from './media-stats.js';
 import { defaultOpusCodec, type OpusCodec } from './opus-codec.js';
-import { ReceptionStats } from './reception-stats.js';
+import { RemoteStream } from './remote-stream.js';
 import { RtcpReporter } from './rtcp-reporter.js';
 import type { ReportBlock } from './rtcp.js';
 import { isRtcpPacket, readRtpHeader, readRtpExtensionU16, type RtpPacket } from './rtp.js';
@@ -91,10 +91,9 @@ export class MediaEngine {
   private readonly reporter: RtcpReporter;
   private readonly feedback: TransportFeedbackRecorder | undefined;
   private remoteExt: RtpExtensionIds;
-  private reception: ReceptionStats;
-  private remotePts: Set<number>;
+  /** Which received packets are the peer's audio, and its reception statistics. */
+  private readonly remote: RemoteStream;
   private payloadType: number;
-  private remoteSsrc: number | undefined;
   private readonly outFrameMs: number;
   private readonly bitrate: number;
   private readonly lossFloor: number;
@@ -104,12 +103,6 @@ export class MediaEngine {
   private outStart = 0;
   private outIndex = 0;
 
-  private recvPackets = 0;
-  private recvBytes = 0;
-  private invalid = 0;
-  private padding = 0;
-  private wrongPt = 0;
-  private unknownSsrc = 0;
   private outputSkipped = 0;
   private remoteBlock: ReportBlock | undefined;
   private rateAt = 0;
@@ -173,10 +166,8 @@ export class MediaEngine {
     this.reporter = new RtcpReporter(reporterOptions);
     this.feedback = o.transportFeedback === false ? undefined : new TransportFeedbackRecorder({ senderSsrc: o.ssrc });
     this.remoteExt = { ...o.remoteExtensionIds };
-    this.reception = new ReceptionStats(48000);
-    this.remotePts = new Set(o.remoteOpusPayloadTypes ?? [o.payloadType]);
+    this.remote = new RemoteStream(o.remoteOpusPayloadTypes ?? [o.payloadType], o.remoteSsrc, this.log);
     this.payloadType = o.payloadType;
-    this.remoteSsrc = o.remoteSsrc === undefined ? undefined : o.remoteSsrc >>> 0;
   }
 
   start(nowMs: number): void {
@@ -231,7 +222,7 @@ export class MediaEngine {
 
     if (this.feedback && nowMs >= this.feedback.nextDeadline) result.rtcp.push(...this.feedback.tick(nowMs));
     if (nowMs >= this.reporter.nextDeadline) {
-      const report = this.reporter.tick(nowMs, this.senderInfo(nowMs), this.remoteReception());
+      const report = this.reporter.tick(nowMs, this.senderInfo(nowMs), this.remote.report());
       if (report) result.rtcp.push(report);
     }
     this.updateRates(nowMs);
@@ -261,7 +252,7 @@ export class MediaEngine {
     }
     const p = this.header;
     if (readRtpHeader(buf, p) !== undefined) {
-      this.invalid += 1;
+      this.remote.countInvalid();
       return;
     }
     const twccId = this.remoteExt.transportWideCc;
@@ -270,27 +261,8 @@ export class MediaEngine {
       const seq = readRtpExtensionU16(buf, twccId);
       if (seq !== undefined) this.feedback.onPacket(seq, p.ssrc, nowMs);
     }
-    if (p.payload.length === 0 && (buf[0]! & 0x20) !== 0) {
-      // Padding only (RFC 3550 §5.1): libwebrtc's bandwidth probes. It takes a sequence number of
-      // the stream, so reception counts it (or it would look lost), but it is not audio.
-      this.padding += 1;
-      if (p.ssrc === this.remoteSsrc) this.reception.onPacket(p.sequenceNumber, p.timestamp, nowMs, false);
-      return;
-    }
-    if (!this.remotePts.has(p.payloadType)) {
-      this.wrongPt += 1;
-      return;
-    }
-    if (this.remoteSsrc === undefined) {
-      this.remoteSsrc = p.ssrc;
-      this.log.debug('remote audio source', { ssrc: p.ssrc });
-    } else if (p.ssrc !== this.remoteSsrc) {
-      this.unknownSsrc += 1;
-      return;
-    }
-    this.recvPackets += 1;
-    this.recvBytes += buf.length;
-    this.reception.onPacket(p.sequenceNumber, p.timestamp, nowMs);
+    // Padding-only probes, other payload types and other sources are counted there, not played.
+    if (!this.remote.accept(buf, p, nowMs)) return;
     this.receiver.push(p, nowMs); // copies what it keeps: `p` is the engine's reused header
   }
 
@@ -330,17 +302,13 @@ export class MediaEngine {
       this.sender.setRtpParams(pt, params.extensionIds ?? {});
     }
     if (params.remoteOpusPayloadTypes && params.remoteOpusPayloadTypes.length > 0) {
-      this.remotePts = new Set(params.remoteOpusPayloadTypes);
+      this.remote.setPayloadTypes(params.remoteOpusPayloadTypes);
     }
   }
 
   /** Switches to another remote source (from the peer's offer); resets reception. */
   setRemoteSsrc(ssrc: number): void {
-    const s = ssrc >>> 0;
-    if (s === this.remoteSsrc) return;
-    this.remoteSsrc = s;
-    this.reception = new ReceptionStats(48000);
-    this.receiver.reset();
+    if (this.remote.setSsrc(ssrc)) this.receiver.reset();
   }
 
   /** Queues PCM (s16, interleaved in `channels`) as live or paced input. Returns samples dropped to stay bounded. */
@@ -380,15 +348,7 @@ export class MediaEngine {
         packetLossPercent: this.lossPercent,
       }),
       received: receiveStats(this.receiver.getStats(), this.receiver.getJitterStats(), {
-        remoteSsrc: this.remoteSsrc,
-        packets: this.recvPackets,
-        bytes: this.recvBytes,
-        lost: this.reception.cumulativeLost,
-        invalid: this.invalid,
-        padding: this.padding,
-        wrongPayloadType: this.wrongPt,
-        unknownSsrc: this.unknownSsrc,
-        jitterMs: this.reception.jitterMs,
+        ...this.remote.stats(),
         decodedQueuedMs: this.receiver.queuedMs,
         bitrateBps: this.recvBps,
       }),
@@ -409,7 +369,7 @@ export class MediaEngine {
   /** Final RTCP (report + BYE) to send before closing, if started. */
   goodbye(nowMs: number): Buffer | undefined {
     if (!this.started || this.closed) return undefined;
-    return this.reporter.goodbye(nowMs, this.senderInfo(nowMs), this.remoteReception());
+    return this.reporter.goodbye(nowMs, this.senderInfo(nowMs), this.remote.report());
   }
 
   close(): void {
@@ -424,18 +384,15 @@ export class MediaEngine {
     return { packetCount: s.packets, octetCount: s.payloadBytes, rtpTimestamp: this.sender.rtpTimestampAt(nowMs) };
   }
 
-  private remoteReception(): { ssrc: number; stats: ReceptionStats } | undefined {
-    return this.remoteSsrc === undefined ? undefined : { ssrc: this.remoteSsrc, stats: this.reception };
-  }
-
   private updateRates(nowMs: number): void {
     const dt = nowMs - this.rateAt;
     if (dt < 1000) return;
     const sent = this.sender.getStats().bytes;
     this.sendBps = ((sent - this.rateSentBytes) * 8 * 1000) / dt;
-    this.recvBps = ((this.recvBytes - this.rateRecvBytes) * 8 * 1000) / dt;
+    const received = this.remote.bytes;
+    this.recvBps = ((received - this.rateRecvBytes) * 8 * 1000) / dt;
     this.rateSentBytes = sent;
-    this.rateRecvBytes = this.recvBytes;
+    this.rateRecvBytes = received;
     this.rateAt = nowMs;
   }
 }
