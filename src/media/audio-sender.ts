@@ -26,12 +26,14 @@
  *   microphone, a bridge: a source on its own real-time clock) must not build up latency: a
  *   backlog that persists — the smallest queue level seen over a 500 ms window, i.e. the part
  *   the clock never consumes — above `maxLiveBacklogMs` is cut from the front of the queue with a
- *   5 ms crossfade, and after a stall the audio of the skipped slots is dropped with them. This is
- *   what libwebrtc's own send path does: capture is never queued ahead of the encoder, so a stall
- *   loses the stale audio (the OS capture buffer overruns) instead of delaying everything after.
+ *   5 ms crossfade (live-backlog.ts), and after a stall the audio of the skipped slots is dropped
+ *   with them. This is what libwebrtc's own send path does: capture is never queued ahead of the
+ *   encoder, so a stall loses the stale audio (the OS capture buffer overruns) instead of delaying
+ *   everything after.
  *   Stale speech played late is worse for a conversation than a short cut; time compression
  *   (WSOLA) would keep every word but needs seconds of audibly faster speech to drain a stall.
  */
+import { LiveBacklog } from './live-backlog.js';
 import { PcmQueue } from './pcm-queue.js';
 import { downmixToMono } from './pcm.js';
 import { FrameEncoder } from './frame-encoder.js';
@@ -102,11 +104,6 @@ export interface AudioSenderStats {
 }
 
 const DTX_KEEPALIVE_MS = 400;
-/** Live backlog measurement window: longer than the chunk period of any real capture API. */
-const LIVE_WINDOW_MS = 500;
-/** What a live cut leaves queued: a margin against the source's own jitter. */
-const LIVE_KEEP_MS = 10;
-const CUT_FADE_SAMPLES = 240; // 5 ms
 /** Catch-up burst after a stall, live input: timer lateness up to this loses nothing. */
 const LIVE_CATCH_UP_MS = 100;
 
@@ -132,12 +129,9 @@ export class AudioSender {
   private readonly muteMode: MuteMode;
   private readonly maxCatchUp: number;
   private readonly queue: PcmQueue;
-  private readonly maxLiveBacklog: number;
-  private readonly liveWindowFrames: number;
+  /** Live input: the backlog the clock never consumes, measured and cut (live-backlog.ts). */
+  private readonly backlog: LiveBacklog;
   private inputMode: InputMode = 'paced';
-  /** Smallest queue level after a frame was taken, in the current live window. */
-  private windowMin = Infinity;
-  private windowFrames = 0;
 
   private startMs = 0;
   private started = false;
@@ -181,8 +175,7 @@ export class AudioSender {
     this.muteMode = o.muteMode ?? 'silence';
     this.maxCatchUp = Math.max(1, o.maxCatchUpFrames ?? 10);
     this.queue = new PcmQueue(48 * (o.maxQueueMs ?? 1000));
-    this.maxLiveBacklog = 48 * Math.max(0, o.maxLiveBacklogMs ?? 40);
-    this.liveWindowFrames = Math.max(1, Math.ceil(LIVE_WINDOW_MS / this.frameMs));
+    this.backlog = new LiveBacklog(this.queue, this.frameMs, o.maxLiveBacklogMs ?? 40);
     // RFC 3550 §5.1: initial sequence number and timestamp should be random.
     this.seq = (o.initialSequence ?? Math.floor(Math.random() * 0x10000)) & 0xffff;
     this.tsBase = (o.initialTimestamp ?? Math.floor(Math.random() * 0x100000000)) >>> 0;
@@ -219,7 +212,7 @@ export class AudioSender {
     this.endOfInput = false;
     if (mode !== this.inputMode) {
       this.inputMode = mode;
-      this.resetLiveWindow();
+      this.backlog.reset();
     }
     const dropped = this.queue.push(downmixToMono(pcm, this.inputChannels));
     this.s.inputDroppedSamples += dropped;
@@ -300,15 +293,10 @@ export class AudioSender {
       this.frameIndex += behind;
       this.s.skippedFrames += behind;
       this.frames.push({ timestamp: 0, talkSpurt: false, send: false });
-      if (this.inputMode === 'live') this.cut(behind * this.frameSamples);
+      if (this.inputMode === 'live') this.countCut(this.backlog.cut(behind * this.frameSamples));
     }
     for (let n = Math.min(due, catchUp); n > 0; n -= 1) this.produceFrame();
-    if (due > catchUp && this.inputMode === 'live') {
-      // A live source delivers what it captured during the stall right after it (the frame timer
-      // runs before I/O callbacks): judge the backlog at the next frame, not a window later.
-      this.windowMin = Infinity;
-      this.windowFrames = this.liveWindowFrames - 1;
-    }
+    if (due > catchUp && this.inputMode === 'live') this.backlog.judgeAtNextFrame();
     return this.drain(nowMs);
   }
 
@@ -341,28 +329,11 @@ export class AudioSender {
     return out;
   }
 
-  /** Live input: tracks the queue level the clock never consumes, and cuts it when too large. */
-  private watchBacklog(): void {
-    if (this.inputMode !== 'live') return;
-    this.windowMin = Math.min(this.windowMin, this.queue.length);
-    this.windowFrames += 1;
-    if (this.windowFrames < this.liveWindowFrames) return;
-    if (this.windowMin > this.maxLiveBacklog) {
-      this.cut(this.windowMin - 48 * LIVE_KEEP_MS);
-    }
-    this.resetLiveWindow();
-  }
-
-  private cut(samples: number): void {
-    const dropped = this.queue.discard(Math.min(samples, this.queue.length), CUT_FADE_SAMPLES);
+  /** Counts a live cut that dropped `dropped` samples (none: no cut). */
+  private countCut(dropped: number): void {
     if (dropped === 0) return;
     this.s.inputDroppedSamples += dropped;
     this.s.liveCuts += 1;
-  }
-
-  private resetLiveWindow(): void {
-    this.windowMin = Infinity;
-    this.windowFrames = 0;
   }
 
   private produceFrame(): void {
@@ -372,7 +343,7 @@ export class AudioSender {
 
     let pcm = this.queue.take(this.frameSamples, this.endOfInput);
     const fromApp = pcm !== undefined;
-    this.watchBacklog();
+    if (this.inputMode === 'live') this.countCut(this.backlog.frameTaken());
     if (this.isMuted) {
       this.s.mutedFrames += 1;
       pcm = undefined;
