@@ -18,6 +18,7 @@ import { FakeReflector, FakeTelegram } from '../../src/fake/index.js';
 import { TelegramCalls, type Call } from '../../src/index.js';
 import { expectHears, nextIncoming, playTone } from '../e2e/helpers.js';
 import { createNetns, type Netns } from './netns.js';
+import { expectNtgcallsEmoji } from './ntgcalls-emoji.js';
 import { NtgcallsPeer } from './ntgcalls-peer.js';
 import { ntgcallsStopping } from './pair-checks.js';
 import { NtgcallsPhone } from './ntgcalls-phone.js';
@@ -116,13 +117,15 @@ for (const version of NTGCALLS_VERSIONS) {
     it('tgcall calls ntgcalls: connects through the reflector alone, emoji equal, tones both ways', async () => {
       const s = await setup('caller');
       const emojis = s.peer.waitFor('emojis', undefined, 10_000).catch(() => undefined);
-      // Every value ntgcalls reports (on_update_emojis and get_emojis_fingerprint), for the message:
-      // once, under test:loaded, its first value differed from ours while audio flowed both ways.
+      // Every value ntgcalls reports (on_update_emojis and get_emojis_fingerprint), for the message.
+      // Once, under test:loaded, its value differed from ours while audio flowed both ways; the one
+      // such difference measured with ntgcalls 3.0.5 is a call key starting with 0x00, which it
+      // leaves out of its emoji hash (ntgcalls-emoji.ts).
       const reported: string[] = [];
       s.peer.on('emojis', (e) => reported.push(`${e.emojis} (${e.source})`));
       const call = await s.calls.call(NTG);
       await tonesBothWays(s, call);
-      if (version !== '2.2.5') expect((await emojis)?.emojis, `ntgcalls reported: ${reported.join(', ')}`).toBe(call.emoji!.emoji.join(''));
+      if (version !== '2.2.5') expectNtgcallsEmoji((await emojis)?.emojis, call, s.telegram, NTG, `ntgcalls reported: ${reported.join(', ')}`);
       expect((await call.hangup()).reason).toBe('hangup');
       expect(s.phone.errors).toEqual([]);
     }, 60_000);
@@ -135,7 +138,7 @@ for (const version of NTGCALLS_VERSIONS) {
       const call = await incoming;
       await call.accept();
       await tonesBothWays(s, call);
-      if (version !== '2.2.5') expect((await emojis)?.emojis).toBe(call.emoji!.emoji.join(''));
+      if (version !== '2.2.5') expectNtgcallsEmoji((await emojis)?.emojis, call, s.telegram, TGCALL);
       await ntgcallsStopping(s.peer, s.phone.hangup(), `ntgcalls ${version}`);
       expect((await call.whenEnded()).reason).toBe('hangup');
       expect(s.phone.errors).toEqual([]);

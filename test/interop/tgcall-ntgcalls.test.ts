@@ -26,6 +26,7 @@ import type { CallReadyInfo } from '../../src/signaling/index.js';
 import { expectHears, nextIncoming, playTone, toneShare } from '../e2e/helpers.js';
 import { retransmissionCounter } from '../helpers/sctp-retransmissions.js';
 import { createNetns, type Netns } from './netns.js';
+import { expectNtgcallsEmoji } from './ntgcalls-emoji.js';
 import { NtgcallsPeer } from './ntgcalls-peer.js';
 import { ntgcallsStopping } from './pair-checks.js';
 import { NtgcallsPhone } from './ntgcalls-phone.js';
@@ -182,10 +183,7 @@ for (const protocol of PROTOCOL_CASES) {
       const emojis = s.peer.waitFor('emojis', undefined, 10_000).catch(() => undefined);
       const call = await s.calls.call(NTG);
       await exerciseCall(s, call);
-      if (version !== '2.2.5') {
-        const theirs = await emojis;
-        expect(theirs?.emojis).toBe(call.emoji!.emoji.join(''));
-      }
+      if (version !== '2.2.5') expectNtgcallsEmoji((await emojis)?.emojis, call, s.telegram, NTG);
       await hangUp(s, call, hangupBy);
       return call;
     }
@@ -198,10 +196,7 @@ for (const protocol of PROTOCOL_CASES) {
       expect(call.peerUserId).toBe(NTG);
       await call.accept();
       await exerciseCall(s, call);
-      if (version !== '2.2.5') {
-        const theirs = await emojis;
-        expect(theirs?.emojis).toBe(call.emoji!.emoji.join(''));
-      }
+      if (version !== '2.2.5') expectNtgcallsEmoji((await emojis)?.emojis, call, s.telegram, TGCALL);
       await hangUp(s, call, hangupBy);
       return call;
     }
