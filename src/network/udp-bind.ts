@@ -20,7 +20,7 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, famil
  * node:dgram passes the address of every send (and bind, connect) through its `lookup`, by default
  * dns.lookup, which answers even an IP literal on the next tick: a closure, a nextTick and an
  * async-hooks scope per datagram, two datagrams per media packet on the edge. The edge only sends
- * to IP literals (server names are resolved once, network-edge.ts resolveHost), so a literal is
+ * to IP literals (server names are resolved once, edge-sockets.ts resolveHost), so a literal is
  * answered at once, with the same address and family dns.lookup would give; a name still goes to
  * dns.lookup.
  */
