@@ -1,7 +1,8 @@
 /**
  * The network edge's adapter: the sockets and the one timer around `PathMux`. It owns every
- * socket of a call that faces the network (direct UDP, TURN and reflector sockets) and one
- * loopback proxy socket per route, which libjuice (bound to 127.0.0.1) talks to.
+ * socket of a call that faces the network (direct UDP, TURN and reflector sockets, bound by
+ * edge-sockets.ts) and one loopback proxy socket per route, which libjuice (bound to 127.0.0.1)
+ * talks to (loopback-proxies.ts).
  *
  * Every socket and timer callback is guarded: nothing thrown here reaches the event loop. A call
  * that ends closes every socket and the timer, so the process can exit by itself.
@@ -12,14 +13,15 @@ import { networkInterfaces } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { toError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { formatEndpoint, sameEndpoint, type Endpoint } from './endpoint.js';
+import { formatEndpoint, type Endpoint } from './endpoint.js';
 import { openEdgeSockets } from './edge-sockets.js';
 import { hostAddresses, type InterfaceTable } from './host-addresses.js';
+import { LoopbackProxies } from './loopback-proxies.js';
 import { PathMux, type DirectPathConfig, type MuxEvent, type MuxOutput, type PathInfo } from './path-mux.js';
 import { ReflectorPath } from './reflector-path.js';
 import type { RelayPath, RelayPathStats, RelayStep } from './relay-path.js';
 import type { ServerPlan } from './server-plan.js';
-import { bindUdp, type PortRange } from './udp-bind.js';
+import { closeSocket, type PortRange } from './udp-bind.js';
 
 export interface NetworkEdgeSink {
   /** One of our candidates, for the peer (`candidate:…`). */
@@ -99,10 +101,7 @@ export class NetworkEdge implements NetworkEdgePort {
   private readonly sink: NetworkEdgeSink;
   private readonly sockets = new Map<string, Socket>();
   private readonly streams = new Map<string, TcpSocket>();
-  private readonly proxies = new Map<number, Socket>();
-  /** Proxies connect()ed to libjuice's endpoint: a send names no address (no lookup, no address parse per datagram) and the kernel takes datagrams from libjuice only. */
-  private readonly connectedProxies = new WeakSet<Socket>();
-  private engine: Endpoint | undefined;
+  private readonly proxies: LoopbackProxies;
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
@@ -111,7 +110,6 @@ export class NetworkEdge implements NetworkEdgePort {
   /** A DTLS alert record went to the peer (libjuice closing); `farewell` waits for it. */
   private alertSent = false;
   private onAlert: (() => void) | undefined;
-  private readonly binding = new Set<Promise<void>>();
   sendErrors = 0;
 
   /** Binds the direct and relay sockets; rejects with a typed `TransportError` (no socket left open). */
@@ -132,6 +130,10 @@ export class NetworkEdge implements NetworkEdgePort {
       standaloneReflectors: options.standaloneReflectors ?? false,
       allowLoopbackPeers: options.allowLoopbackPeers ?? false,
       tiebreaker: randomBytes(8).readBigUInt64BE() | 1n,
+    });
+    this.proxies = new LoopbackProxies(this.log, (fn) => this.guard(fn), {
+      message: (id, msg, rinfo) => this.apply(this.mux.fromEngine(id, msg, rinfo, now())),
+      bound: (id, port) => this.apply(this.mux.proxyBound(id, port)),
     });
     for (const [id, socket] of sockets) {
       this.sockets.set(id, socket);
@@ -167,9 +169,7 @@ export class NetworkEdge implements NetworkEdgePort {
 
   /** libjuice's loopback host candidate. */
   setEngineEndpoint(endpoint: Endpoint): void {
-    const changed = this.engine !== undefined && !sameEndpoint(this.engine, endpoint);
-    this.engine = endpoint;
-    for (const proxy of this.proxies.values()) this.connectProxy(proxy, changed);
+    this.proxies.setEngine(endpoint);
     this.run(() => this.mux.setEngineEndpoint(endpoint));
   }
 
@@ -256,14 +256,14 @@ export class NetworkEdge implements NetworkEdgePort {
     this.timer = undefined;
     if (this.scanTimer) clearInterval(this.scanTimer);
     this.scanTimer = undefined;
-    const done: Promise<void>[] = [...this.binding];
-    for (const socket of [...this.sockets.values(), ...this.proxies.values()]) done.push(closeSocket(socket));
+    const done: Promise<void>[] = [];
+    for (const socket of this.sockets.values()) done.push(closeSocket(socket));
+    done.push(...this.proxies.close());
     for (const stream of this.streams.values()) {
       done.push(new Promise((resolve) => (stream.destroyed ? resolve() : stream.once('close', () => resolve()))));
       stream.destroy();
     }
     this.sockets.clear();
-    this.proxies.clear();
     this.streams.clear();
     // A socket's 'close' event comes before libuv has released its handle (in the loop's close
     // phase); a timer fires after that phase, so a resolved close() leaves no handle behind.
@@ -283,16 +283,11 @@ export class NetworkEdge implements NetworkEdgePort {
         case 'net':
           this.sendNet(o.socket, o.to, o.data);
           break;
-        case 'engine': {
-          const proxy = this.proxies.get(o.route);
-          const engine = this.engine;
-          if (!proxy || !engine) break;
-          if (this.connectedProxies.has(proxy)) proxy.send(o.data, this.onSent);
-          else proxy.send(o.data, engine.port, engine.address, this.onSent);
+        case 'engine':
+          this.proxies.send(o.route, o.data, this.onSent);
           break;
-        }
         case 'open-proxy':
-          this.openProxy(o.route);
+          this.proxies.open(o.route);
           break;
         case 'engine-candidate':
           this.sink.engineCandidate(o.line);
@@ -325,47 +320,6 @@ export class NetworkEdge implements NetworkEdgePort {
       return;
     }
     this.sockets.get(id)?.send(data, to.port, to.address, this.onSent);
-  }
-
-  private openProxy(id: number): void {
-    if (this.closed) return;
-    const bound = bindUdp(4, '127.0.0.1').then(
-      (socket): Promise<void> | void => {
-        if (this.closed) return closeSocket(socket);
-        this.proxies.set(id, socket);
-        this.connectProxy(socket, false);
-        socket.on('message', (msg, rinfo) => this.guard(() => this.apply(this.mux.fromEngine(id, msg, rinfo, now()))));
-        socket.on('error', (err) => this.guard(() => this.log.debug('proxy socket error', { route: id, error: err.message })));
-        this.run(() => this.mux.proxyBound(id, socket.address().port));
-      },
-      (err: unknown) => this.guard(() => this.log.warn('cannot open a loopback proxy', { route: id, error: toError(err).message })),
-    );
-    // close() waits for binds in flight: their sockets close as soon as they exist.
-    const tracked = bound.then(() => void this.binding.delete(tracked));
-    this.binding.add(tracked);
-  }
-
-  /** Connects a proxy to libjuice's endpoint once both are known (again, after `disconnect`, if the endpoint changed). */
-  private connectProxy(proxy: Socket, changed: boolean): void {
-    const engine = this.engine;
-    if (!engine || this.closed) return;
-    if (changed && this.connectedProxies.has(proxy)) {
-      this.connectedProxies.delete(proxy);
-      try {
-        proxy.disconnect();
-      } catch {
-        // still connecting: the callback below sees the new endpoint
-      }
-    }
-    if (this.connectedProxies.has(proxy)) return;
-    try {
-      proxy.connect(engine.port, engine.address, (err?: Error) => {
-        // Until then (or if it failed) datagrams go with the address, as before.
-        if (!err && !this.closed && this.engine && sameEndpoint(this.engine, engine)) this.connectedProxies.add(proxy);
-      });
-    } catch (err) {
-      this.log.debug('cannot connect a loopback proxy', { error: toError(err).message });
-    }
   }
 
   private openStream(id: string, relay: RelayPath): void {
@@ -412,15 +366,4 @@ export class NetworkEdge implements NetworkEdgePort {
       }
     }
   }
-}
-
-/** Resolves once the socket's handle is released. */
-function closeSocket(socket: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    try {
-      socket.close(() => resolve());
-    } catch {
-      resolve(); // already closed
-    }
-  });
 }

@@ -87,3 +87,14 @@ export async function bindUdp(family: 4 | 6, address: string, range?: PortRange)
   }
   throw new TransportError('PORT_RANGE_EXHAUSTED', `no free UDP port in ${range.begin}-${range.end} on ${address}`, { cause: last });
 }
+
+/** Resolves once the socket's handle is released. */
+export function closeSocket(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve(); // already closed
+    }
+  });
+}
