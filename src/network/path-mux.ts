@@ -20,8 +20,8 @@
  * - the DTLS handshake is repaired as dtls-assist.ts says;
  * - p2p not allowed: no direct route and no host candidate, only relays.
  */
-import { DirectPath, type DirectPathConfig, type DirectStep } from './direct-path.js';
-import { DtlsAssist, type DtlsAssistOptions } from './dtls-assist.js';
+import { DirectPath, type DirectStep } from './direct-path.js';
+import { DtlsAssist } from './dtls-assist.js';
 import { endpointKey, formatEndpoint, sameEndpoint, type Endpoint } from './endpoint.js';
 import { verifyIceRequest, fixZeroTiebreaker, rewriteMappedAddress } from './ice-check.js';
 import {
@@ -33,70 +33,13 @@ import {
   type CandidateType,
   type IceCandidate,
 } from './ice-candidate.js';
+import type { MuxOutput, PathInfo, PathMuxOptions } from './path-mux-types.js';
 import { PeerReach } from './peer-reach.js';
 import type { RelayPath, RelayPeer, RelayStep } from './relay-path.js';
 import { MAX_PENDING_PER_ROUTE, peerKey, RouteTable, type Route, type RouteKind } from './route-table.js';
 import { isStunOfType, isStunPacket, StunMethod } from './stun.js';
 
-export interface PathMuxOptions {
-  readonly isOutgoing: boolean;
-  /** `p2p_allowed`: direct routes and host candidates; false = relays only. */
-  readonly allowDirect: boolean;
-  readonly direct: readonly DirectPathConfig[];
-  readonly relays: readonly RelayPath[];
-  /** `network_standalone_reflectors`: no reflector candidate is signalled; the peer's is made up. */
-  readonly standaloneReflectors?: boolean;
-  /** Tests on one machine: accept loopback peer addresses. */
-  readonly allowLoopbackPeers?: boolean;
-  /** The route libjuice uses moves to a verified new peer address after this much silence. */
-  readonly moveAfterSilenceMs?: number;
-  /**
-   * After connecting, this long without a datagram from the peer reports `peer-silent`. Media
-   * flows every 20 ms and ICE consent checks every few seconds (RFC 7675), so 6 s of nothing
-   * means the path is gone; the transport then starts its reconnect deadline.
-   */
-  readonly silenceMs?: number;
-  /** Re-signed tie-breakers use this value (random per call). */
-  readonly tiebreaker: bigint;
-  readonly dtls?: DtlsAssistOptions;
-}
-
-export type { DirectPathConfig };
-
-/** Which way a route carries the call, for stats: the issue 12 "which kind of path, through which server". */
-export interface PathInfo {
-  /** `host` / `srflx`: direct to the peer's such candidate; `turn`: through a TURN relay (ours or the peer's); `reflector`: a Telegram reflector. */
-  readonly kind: 'host' | 'srflx' | 'turn' | 'reflector';
-  /** Which of our sockets: `direct4`, `direct6`, `relay<n>`. */
-  readonly local: string;
-  /** The peer's address on this route, or `reflector port <id>`. */
-  readonly remote: string;
-  readonly remoteType: CandidateType;
-  /** The relay server (ours), `ip:port`. */
-  readonly server?: string;
-}
-
-export type MuxEvent =
-  | { readonly type: 'peer-moved'; readonly path: string; readonly from: string; readonly to: string }
-  | { readonly type: 'relay-ready'; readonly path: string; readonly server: Endpoint }
-  | { readonly type: 'relay-failed'; readonly path: string; readonly server: Endpoint; readonly reason: string }
-  | { readonly type: 'candidate-dropped'; readonly reason: string; readonly candidate: string }
-  /** Nothing from the peer on any route for `silenceMs` since the call connected (path lost?). */
-  | { readonly type: 'peer-silent'; readonly silentForMs: number }
-  /** The peer is heard again after `peer-silent`. */
-  | { readonly type: 'peer-back' };
-
-export type MuxOutput =
-  /** Bytes for a network socket (`direct4`, `direct6`, `relay<n>`); `to` unset = the relay's TCP stream. */
-  | { readonly kind: 'net'; readonly socket: string; readonly to: Endpoint | undefined; readonly data: Uint8Array }
-  /** A datagram for libjuice, sent from route `route`'s proxy socket. */
-  | { readonly kind: 'engine'; readonly route: number; readonly data: Uint8Array }
-  | { readonly kind: 'open-proxy'; readonly route: number }
-  /** A remote candidate for libjuice (a proxy). */
-  | { readonly kind: 'engine-candidate'; readonly line: string }
-  /** One of our candidates, to signal to the peer. */
-  | { readonly kind: 'local-candidate'; readonly line: string }
-  | { readonly kind: 'event'; readonly event: MuxEvent };
+export type { DirectPathConfig, MuxEvent, MuxOutput, PathInfo, PathMuxOptions } from './path-mux-types.js';
 
 /** Local type preferences of our side of a route (reflector ports: tgcalls' 58655488 ≈ 3 << 24). */
 const LOCAL_TYPE_PREFERENCE: Readonly<Record<RouteKind, number>> = { direct: TYPE_PREFERENCE.host, turn: TYPE_PREFERENCE.relay, reflector: 3 };
