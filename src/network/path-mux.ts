@@ -3,9 +3,9 @@
  * through it. libjuice runs ICE, DTLS-SRTP and SCTP on loopback only; each way to reach the
  * peer is a route (route-table.ts) with its own loopback proxy that libjuice sees as a remote
  * candidate. On the network side there are our direct sockets and the relays (TURN
- * allocations, Telegram reflectors; relay-path.ts). Datagrams and `now` go in; datagrams to
- * send, proxies to open, candidates and events come out. Sockets and timers live in the
- * adapter (network-edge.ts).
+ * allocations, Telegram reflectors; relay-path.ts), stepped together by path-set.ts. Datagrams
+ * and `now` go in; datagrams to send, proxies to open, candidates and events come out. Sockets
+ * and timers live in the adapter (network-edge.ts).
  *
  * Rules it enforces:
  * - nothing from an unknown source reaches libjuice, except an ICE check that verifies with our
@@ -20,7 +20,6 @@
  * - the DTLS handshake is repaired as dtls-assist.ts says;
  * - p2p not allowed: no direct route and no host candidate, only relays.
  */
-import { DirectPath, type DirectStep } from './direct-path.js';
 import { DtlsAssist } from './dtls-assist.js';
 import { endpointKey, formatEndpoint, sameEndpoint, type Endpoint } from './endpoint.js';
 import { verifyIceRequest, fixZeroTiebreaker, rewriteMappedAddress } from './ice-check.js';
@@ -35,6 +34,7 @@ import {
 } from './ice-candidate.js';
 import type { MuxOutput, PathInfo, PathMuxOptions } from './path-mux-types.js';
 import { PeerReach } from './peer-reach.js';
+import { earlier, PathSet } from './path-set.js';
 import type { RelayPath, RelayPeer, RelayStep } from './relay-path.js';
 import { MAX_PENDING_PER_ROUTE, peerKey, RouteTable, type Route, type RouteKind } from './route-table.js';
 import { isStunOfType, isStunPacket, StunMethod } from './stun.js';
@@ -50,8 +50,7 @@ const ACTIVE_WITHIN_MS = 5_000;
 export class PathMux {
   readonly routes = new RouteTable();
   private readonly options: PathMuxOptions;
-  private readonly direct = new Map<string, DirectPath>();
-  private readonly relays = new Map<string, RelayPath>();
+  private readonly paths: PathSet;
   private readonly dtls: DtlsAssist<number>;
   private readonly moveAfterSilenceMs: number;
   private readonly remotes: IceCandidate[] = [];
@@ -75,23 +74,16 @@ export class PathMux {
     this.moveAfterSilenceMs = options.moveAfterSilenceMs ?? 1_000;
     this.silenceMs = options.silenceMs ?? 6_000;
     this.dtls = new DtlsAssist<number>(options.dtls);
-    if (options.allowDirect) {
-      for (const config of options.direct) {
-        const path = new DirectPath(config);
-        this.direct.set(path.id, path);
-      }
-    }
-    options.relays.forEach((relay, i) => this.relays.set(`relay${i}`, relay));
+    this.paths = new PathSet(options, {
+      fromPeer: (path, kind, peer, data, now, out) => this.fromPeer(path, kind, peer, data, now, out),
+      localCandidate: (candidate, out) => this.addLocal(candidate, out),
+    });
   }
 
   /** Starts the relays and prepares our host candidates (signalled once credentials are known). */
   start(now: number): MuxOutput[] {
     const out: MuxOutput[] = [];
-    for (const path of this.direct.values()) {
-      for (const candidate of path.hostCandidates()) this.addLocal(candidate, out);
-      this.onDirectStep(path, path.start(now), out);
-    }
-    for (const [id, relay] of this.relays) this.onRelayStep(id, relay, relay.start(now), now, out);
+    this.paths.start(now, out);
     return out;
   }
 
@@ -116,7 +108,7 @@ export class PathMux {
     if (this.options.standaloneReflectors) {
       // reflector.md §7: the peer's port is 2 for the caller's peer, 1 for the callee's.
       const peerId = this.options.isOutgoing ? 2 : 1;
-      for (const [id, relay] of this.relays) if (relay.kind === 'reflector') this.addRoute(id, 'reflector', peerId, 'fabricated', LOCAL_TYPE_PREFERENCE.reflector << 24, 'relay', out);
+      for (const [id, relay] of this.paths.relays) if (relay.kind === 'reflector') this.addRoute(id, 'reflector', peerId, 'fabricated', LOCAL_TYPE_PREFERENCE.reflector << 24, 'relay', out);
     }
     for (const route of this.routes.all()) this.announce(route, out);
     return out;
@@ -175,7 +167,7 @@ export class PathMux {
     if (isStunOfType(payload, StunMethod.BINDING, 'request')) this.dtls.outboundCheck(route.id, payload, now);
     else this.dtls.outbound(route.id, payload, now);
     const out: MuxOutput[] = [];
-    this.sendOver(route, payload, now, out);
+    this.paths.send(route, payload, now, out);
     return out;
   }
 
@@ -183,27 +175,14 @@ export class PathMux {
   fromNetwork(socket: string, data: Uint8Array, from: Endpoint, now: number): MuxOutput[] {
     const out: MuxOutput[] = [];
     if (this.closed) return out;
-    const direct = this.direct.get(socket);
-    if (direct) {
-      const stun = direct.receive(data, from, now);
-      if (stun) {
-        this.onDirectStep(direct, stun, out);
-        return out;
-      }
-      this.fromPeer(socket, 'direct', from, data, now, out);
-      return out;
-    }
-    const relay = this.relays.get(socket);
-    if (relay) this.onRelayStep(socket, relay, relay.receive(data, from, now), now, out);
-    else this.drop('socket-unknown');
+    if (!this.paths.receive(socket, data, from, now, out)) this.drop('socket-unknown');
     return out;
   }
 
   /** A step a relay produced outside `receive`/`tick` (its TCP stream connected or closed). */
   relayStep(id: string, step: RelayStep, now: number): MuxOutput[] {
     const out: MuxOutput[] = [];
-    const relay = this.relays.get(id);
-    if (relay && !this.closed) this.onRelayStep(id, relay, step, now, out);
+    if (!this.closed) this.paths.relayStep(id, step, now, out);
     return out;
   }
 
@@ -214,8 +193,7 @@ export class PathMux {
    */
   hostAddresses(family: 4 | 6, addresses: readonly string[]): MuxOutput[] {
     const out: MuxOutput[] = [];
-    const path = this.direct.get(`direct${family}`);
-    if (path && !this.closed) for (const candidate of path.addressesNow(addresses)) this.addLocal(candidate, out);
+    if (!this.closed) this.paths.hostAddresses(family, addresses, out);
     return out;
   }
 
@@ -229,11 +207,7 @@ export class PathMux {
   tick(now: number): MuxOutput[] {
     const out: MuxOutput[] = [];
     if (this.closed) return out;
-    for (const [id, relay] of this.relays) {
-      const deadline = relay.nextDeadline();
-      if (deadline !== undefined && deadline <= now) this.onRelayStep(id, relay, relay.tick(now), now, out);
-    }
-    for (const path of this.direct.values()) this.onDirectStep(path, path.tick(now), out);
+    this.paths.tick(now, out);
     if (this.watching && !this.silent && now >= this.lastHeard + this.silenceMs) {
       this.silent = true;
       out.push({ kind: 'event', event: { type: 'peer-silent', silentForMs: Math.round(now - this.lastHeard) } });
@@ -245,7 +219,7 @@ export class PathMux {
     }
     for (const { route: id, data } of repaired.toPeer) {
       const route = this.routes.byRouteId(id);
-      if (route) this.sendOver(route, data, now, out);
+      if (route) this.paths.send(route, data, now, out);
     }
     return out;
   }
@@ -254,9 +228,7 @@ export class PathMux {
     if (this.closed) return undefined;
     let next = this.dtls.nextDeadline();
     if (this.watching && !this.silent) next = earlier(next, this.lastHeard + this.silenceMs);
-    for (const relay of this.relays.values()) next = earlier(next, relay.nextDeadline());
-    for (const path of this.direct.values()) next = earlier(next, path.nextDeadline());
-    return next;
+    return this.paths.nextDeadline(next);
   }
 
 
@@ -264,8 +236,7 @@ export class PathMux {
   close(now: number): MuxOutput[] {
     const out: MuxOutput[] = [];
     if (this.closed) return out;
-    for (const [id, relay] of this.relays) this.emitWire(id, relay.close(now).wire, out);
-    for (const path of this.direct.values()) path.close(now);
+    this.paths.close(now, out);
     this.closed = true;
     this.dtls.close();
     this.routes.clear();
@@ -276,14 +247,14 @@ export class PathMux {
   pathInfo(proxyPort: number): PathInfo | undefined {
     const route = this.routes.byProxyPort(proxyPort);
     if (!route) return undefined;
-    const relay = this.relays.get(route.path);
+    const relay = this.paths.relays.get(route.path);
     const server = relay ? formatEndpoint(relay.server) : undefined;
     const kind = route.kind === 'reflector' ? 'reflector' : route.kind === 'turn' || route.remoteType === 'relay' ? 'turn' : route.remoteType === 'srflx' ? 'srflx' : 'host';
     return { kind, local: route.path, remote: describePeer(route.peer), remoteType: route.remoteType, ...(server ? { server } : {}) };
   }
 
   relayPaths(): ReadonlyMap<string, RelayPath> {
-    return this.relays;
+    return this.paths.relays;
   }
 
   dtlsRepairs(): { readonly replayed: number; readonly duplicated: number; readonly flightsResent: number; readonly flightTimeouts: number } {
@@ -317,7 +288,7 @@ export class PathMux {
     // The peer repeating its flight: ours was lost, and OpenSSL would wait for its 1 s timer.
     for (const again of this.dtls.inbound(route.id, payload, now)) {
       const r = this.routes.byRouteId(again.route);
-      if (r) this.sendOver(r, again.data, now, out);
+      if (r) this.paths.send(r, again.data, now, out);
     }
     if (route.proxyPort !== undefined && this.engine) {
       out.push({ kind: 'engine', route: route.id, data: payload });
@@ -374,14 +345,14 @@ export class PathMux {
       candidatePriority(Math.min(remotePreference, LOCAL_TYPE_PREFERENCE[kind]), localPreference);
     let routes = 0;
     // Relays first: the caps must never crowd them out (issue 12 item 5).
-    for (const [id, relay] of this.relays) {
+    for (const [id, relay] of this.paths.relays) {
       if (relay.kind === 'reflector' && this.options.standaloneReflectors) continue;
       const peer = relay.peerFor(candidate);
       if (peer !== undefined && this.addRoute(id, relay.kind, peer, 'signalled', priorityFor(relay.kind), candidate.type, out)) routes++;
     }
     if (classifyAddress(candidate.address) === 'hostname') return routes;
     const family = candidate.address.includes(':') ? 6 : 4;
-    const direct = this.direct.get(`direct${family}`);
+    const direct = this.paths.direct.get(`direct${family}`);
     if (direct && this.addRoute(`direct${family}`, 'direct', { address: candidate.address, port: candidate.port }, 'signalled', priorityFor('direct'), candidate.type, out)) routes++;
     return routes;
   }
@@ -423,42 +394,6 @@ export class PathMux {
     route.pending = [];
   }
 
-  private sendOver(route: Route, data: Uint8Array, now: number, out: MuxOutput[]): void {
-    if (route.kind === 'direct') {
-      out.push({ kind: 'net', socket: route.path, to: route.peer as Endpoint, data });
-      return;
-    }
-    const relay = this.relays.get(route.path);
-    if (relay) this.onRelayStep(route.path, relay, relay.send(route.peer, data, now), now, out);
-  }
-
-  private onRelayStep(id: string, relay: RelayPath, step: RelayStep, now: number, out: MuxOutput[]): void {
-    this.emitWire(id, step.wire, out);
-    for (const event of step.events) {
-      switch (event.kind) {
-        case 'data':
-          this.fromPeer(id, relay.kind, event.peer, event.payload, now, out);
-          break;
-        case 'ready':
-          out.push({ kind: 'event', event: { type: 'relay-ready', path: id, server: relay.server } });
-          if (event.candidate && !(relay.kind === 'reflector' && this.options.standaloneReflectors)) this.addLocal(event.candidate, out);
-          break;
-        case 'failed':
-          out.push({ kind: 'event', event: { type: 'relay-failed', path: id, server: relay.server, reason: event.reason } });
-          break;
-      }
-    }
-  }
-
-  private onDirectStep(path: DirectPath, step: DirectStep, out: MuxOutput[]): void {
-    this.emitWire(path.id, step.wire, out);
-    for (const candidate of step.candidates) this.addLocal(candidate, out);
-  }
-
-  private emitWire(socket: string, wire: RelayStep['wire'], out: MuxOutput[]): void {
-    for (const w of wire) out.push({ kind: 'net', socket, to: w.to, data: w.data });
-  }
-
   private addLocal(candidate: IceCandidate, out: MuxOutput[]): void {
     const line = formatIceCandidate(candidate);
     this.localLines.push(line);
@@ -475,7 +410,7 @@ export class PathMux {
     if (kind !== 'ipv4' && kind !== 'ipv6') return kind;
     if (c.port === 0) return 'port';
     // A reflector's own address in IP form (ntgcalls' standalone candidates, reflector.md §7) is no peer.
-    for (const relay of this.relays.values()) if (sameEndpoint(relay.server, c)) return 'relay-server';
+    for (const relay of this.paths.relays.values()) if (sameEndpoint(relay.server, c)) return 'relay-server';
     return undefined;
   }
 
@@ -486,8 +421,4 @@ export class PathMux {
 
 function describePeer(peer: RelayPeer): string {
   return typeof peer === 'number' ? `reflector port ${peer}` : formatEndpoint(peer);
-}
-
-function earlier(a: number | undefined, b: number | undefined): number | undefined {
-  return b === undefined || (a !== undefined && a <= b) ? a : b;
 }
