@@ -5,7 +5,8 @@
  * candidate. On the network side there are our direct sockets and the relays (TURN
  * allocations, Telegram reflectors; relay-path.ts), stepped together by path-set.ts. Datagrams
  * and `now` go in; datagrams to send, proxies to open, candidates and events come out. Sockets
- * and timers live in the adapter (network-edge.ts).
+ * and timers live in the adapter (network-edge.ts); the candidates signalled both ways are
+ * checked and kept by candidate-exchange.ts.
  *
  * Rules it enforces:
  * - nothing from an unknown source reaches libjuice, except an ICE check that verifies with our
@@ -20,6 +21,7 @@
  * - the DTLS handshake is repaired as dtls-assist.ts says;
  * - p2p not allowed: no direct route and no host candidate, only relays.
  */
+import { CandidateExchange } from './candidate-exchange.js';
 import { DtlsAssist } from './dtls-assist.js';
 import { endpointKey, formatEndpoint, sameEndpoint, type Endpoint } from './endpoint.js';
 import { verifyIceRequest, fixZeroTiebreaker, rewriteMappedAddress } from './ice-check.js';
@@ -27,14 +29,13 @@ import {
   candidatePriority,
   classifyAddress,
   formatIceCandidate,
-  parseIceCandidate,
   TYPE_PREFERENCE,
   type CandidateType,
   type IceCandidate,
 } from './ice-candidate.js';
 import type { MuxOutput, PathInfo, PathMuxOptions } from './path-mux-types.js';
-import { PeerReach } from './peer-reach.js';
 import { earlier, PathSet } from './path-set.js';
+import { PeerReach } from './peer-reach.js';
 import type { RelayPath, RelayPeer, RelayStep } from './relay-path.js';
 import { MAX_PENDING_PER_ROUTE, peerKey, RouteTable, type Route, type RouteKind } from './route-table.js';
 import { isStunOfType, isStunPacket, StunMethod } from './stun.js';
@@ -43,7 +44,6 @@ export type { DirectPathConfig, MuxEvent, MuxOutput, PathInfo, PathMuxOptions } 
 
 /** Local type preferences of our side of a route (reflector ports: tgcalls' 58655488 ≈ 3 << 24). */
 const LOCAL_TYPE_PREFERENCE: Readonly<Record<RouteKind, number>> = { direct: TYPE_PREFERENCE.host, turn: TYPE_PREFERENCE.relay, reflector: 3 };
-const MAX_REMOTE_CANDIDATES = 64;
 /** A route counts as libjuice's choice while it sent media on it this recently. */
 const ACTIVE_WITHIN_MS = 5_000;
 
@@ -53,8 +53,7 @@ export class PathMux {
   private readonly paths: PathSet;
   private readonly dtls: DtlsAssist<number>;
   private readonly moveAfterSilenceMs: number;
-  private readonly remotes: IceCandidate[] = [];
-  private readonly localLines: string[] = [];
+  private readonly candidates: CandidateExchange;
   private credentials: { readonly ufrag: string; readonly pwd: string } | undefined;
   private engine: Endpoint | undefined;
   private engineReady = false;
@@ -76,8 +75,9 @@ export class PathMux {
     this.dtls = new DtlsAssist<number>(options.dtls);
     this.paths = new PathSet(options, {
       fromPeer: (path, kind, peer, data, now, out) => this.fromPeer(path, kind, peer, data, now, out),
-      localCandidate: (candidate, out) => this.addLocal(candidate, out),
+      localCandidate: (candidate, out) => this.candidates.addLocal(candidate, out),
     });
+    this.candidates = new CandidateExchange(options.allowLoopbackPeers ?? false, this.paths.relays, (reason) => this.drop(reason));
   }
 
   /** Starts the relays and prepares our host candidates (signalled once credentials are known). */
@@ -90,7 +90,7 @@ export class PathMux {
   /** Our ICE ufrag/pwd (from libjuice's local description): our candidates can go out. */
   setLocalCredentials(ufrag: string, pwd: string): MuxOutput[] {
     this.credentials = { ufrag, pwd };
-    return this.localLines.map((line) => ({ kind: 'local-candidate', line: `${line} ufrag ${ufrag} network-id 1 network-cost 10` }) as const);
+    return this.candidates.setUfrag(ufrag);
   }
 
   /** libjuice's loopback address (its host candidate): proxies can deliver to it. */
@@ -128,22 +128,8 @@ export class PathMux {
   /** A candidate the peer signalled (`candidate:…`). */
   addRemoteCandidate(line: string): MuxOutput[] {
     const out: MuxOutput[] = [];
-    const candidate = parseIceCandidate(line);
-    const reason = candidate ? this.unusable(candidate) : 'malformed';
-    if (reason || !candidate) {
-      this.drop(`candidate-${reason}`);
-      out.push({ kind: 'event', event: { type: 'candidate-dropped', reason: reason ?? 'malformed', candidate: line.slice(0, 160) } });
-      return out;
-    }
-    if (this.remotes.some((c) => c.address === candidate.address && c.port === candidate.port)) {
-      this.drop('candidate-duplicate');
-      return out;
-    }
-    if (this.remotes.length >= MAX_REMOTE_CANDIDATES) {
-      this.drop('candidate-overflow');
-      return out;
-    }
-    this.remotes.push(candidate);
+    const candidate = this.candidates.admitRemote(line, out);
+    if (!candidate) return out;
     this.reach.note(candidate, this.routesFor(candidate, out));
     return out;
   }
@@ -392,26 +378,6 @@ export class PathMux {
     if (route.proxyPort === undefined || !this.engine || route.pending.length === 0) return;
     for (const data of route.pending) out.push({ kind: 'engine', route: route.id, data });
     route.pending = [];
-  }
-
-  private addLocal(candidate: IceCandidate, out: MuxOutput[]): void {
-    const line = formatIceCandidate(candidate);
-    this.localLines.push(line);
-    if (this.credentials) out.push({ kind: 'local-candidate', line: `${line} ufrag ${this.credentials.ufrag} network-id 1 network-cost 10` });
-  }
-
-  /** Why a peer candidate cannot be used, or undefined. */
-  private unusable(c: IceCandidate): string | undefined {
-    if (c.component !== 1) return 'component';
-    if (c.transport !== 'udp') return 'transport';
-    const kind = classifyAddress(c.address);
-    if (kind === 'hostname') return c.address.endsWith('.reflector') ? undefined : 'hostname';
-    if (kind === 'loopback' && this.options.allowLoopbackPeers) return undefined;
-    if (kind !== 'ipv4' && kind !== 'ipv6') return kind;
-    if (c.port === 0) return 'port';
-    // A reflector's own address in IP form (ntgcalls' standalone candidates, reflector.md §7) is no peer.
-    for (const relay of this.paths.relays.values()) if (sameEndpoint(relay.server, c)) return 'relay-server';
-    return undefined;
   }
 
   private drop(reason: string): void {
