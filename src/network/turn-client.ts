@@ -4,7 +4,8 @@
  * long-term credentials of a `phoneConnectionWebrtc` entry (official-clients.md §5).
  *
  * - Allocate: unauthenticated, 401 with REALM/NONCE, then authenticated (RFC 8489 §9.2); a second
- *   401 fails (`TURN_UNAUTHORIZED`). 438 Stale Nonce: retry with the new nonce (bounded).
+ *   401 fails (`TURN_UNAUTHORIZED`). 438 Stale Nonce: retry with the new nonce (bounded). The
+ *   realm, nonce and key are turn-credentials.ts's.
  * - Refresh before the granted lifetime ends; `close(now)` sends Refresh LIFETIME=0 (once, no wait).
  * - Permissions per peer IP (turn-peers.ts), created on `permit()` or the first `send()`, refreshed
  *   every 4 min; data waits (bounded) until the permission is installed, then goes as Send
@@ -23,11 +24,8 @@ import {
   buildStun,
   decodeAddress,
   decodeErrorCode,
-  decodeText,
   decodeU32,
-  encodeText,
   ipFamily,
-  longTermKey,
   parseStun,
   verifyFingerprint,
   verifyIntegrity,
@@ -55,6 +53,7 @@ import {
   type TurnFailureCode,
   type TurnRequestKind,
 } from './turn-messages.js';
+import { TurnCredentials } from './turn-credentials.js';
 import { TurnPeers, type PeerRequest, type TurnData, type TurnLimits, type TurnPermissionFailed } from './turn-peers.js';
 import { newTurnStats, type TurnStats } from './turn-stats.js';
 
@@ -100,8 +99,6 @@ interface Transaction {
   nextAt: number;
 }
 
-/** Retries of one request after 438 Stale Nonce (RFC 8489 §9.2.5 allows retrying; bound it). */
-const MAX_NONCE_RETRIES = 3;
 /** Allocation refresh after a timed-out Refresh: retried while at least this much lifetime remains. */
 const REFRESH_RETRY_MIN_LEFT_MS = 2_000;
 
@@ -114,9 +111,7 @@ export class TurnClient {
   private readonly random: RandomSource;
   private readonly peers: TurnPeers;
   private stateValue: TurnState = 'idle';
-  private realm: string | undefined;
-  private nonce: string | undefined;
-  private key: Uint8Array | undefined;
+  private readonly credentials: TurnCredentials;
   private readonly transactions = new Map<string, Transaction>();
   private relayedValue: Endpoint | undefined;
   private mappedValue: Endpoint | undefined;
@@ -134,6 +129,7 @@ export class TurnClient {
     this.policy = retransmitPolicy(options.retransmit);
     this.random = options.random ?? cryptoRandom;
     this.peers = new TurnPeers(this.family, options.channels ?? true, options.limits, this.stats, this.random);
+    this.credentials = new TurnCredentials(options.username, options.password);
   }
 
   get state(): TurnState {
@@ -244,7 +240,7 @@ export class TurnClient {
   close(now: number): CoreStep<TurnEvent> {
     const step = emptyStep<TurnEvent>();
     if (this.stateValue === 'closed') return step;
-    if (this.allocationMayExist && this.key) this.request(step, 'refresh', () => refreshAttributes(0), now);
+    if (this.allocationMayExist && this.credentials.key) this.request(step, 'refresh', () => refreshAttributes(0), now);
     this.stateValue = 'closed';
     this.transactions.clear();
     this.peers.clear();
@@ -281,15 +277,8 @@ export class TurnClient {
   ): void {
     const id = newTransactionId(this.random);
     const attributes = rebuild(id);
-    const key = this.key;
-    if (key) {
-      attributes.push(
-        { type: StunAttr.USERNAME, value: encodeText(this.options.username) },
-        { type: StunAttr.REALM, value: encodeText(this.realm!) },
-        { type: StunAttr.NONCE, value: encodeText(this.nonce!) },
-      );
-      if (kind === 'allocate') this.allocationMayExist = true;
-    }
+    const key = this.credentials.sign(attributes);
+    if (key && kind === 'allocate') this.allocationMayExist = true;
     const method = turnMethod(kind);
     const bytes = buildStun({ method, cls: 'request', transactionId: id, attributes, integrityKey: key, fingerprint: true });
     const nextAt = now + retransmitDelay(this.policy, 1);
@@ -319,12 +308,12 @@ export class TurnClient {
       return;
     }
     const challenge = error !== undefined && (error.code === 401 || error.code === 438);
-    if (tx.authenticated && !challenge && !unsignedErrorAllowed(tx.kind, error?.code) && !verifyIntegrity(message, this.key!)) {
+    if (tx.authenticated && !challenge && !unsignedErrorAllowed(tx.kind, error?.code) && !verifyIntegrity(message, this.credentials.key!)) {
       this.stats.dropped.badIntegrity += 1;
       return;
     }
     this.transactions.delete(tx.key);
-    if (challenge && this.takeChallenge(message, error.code, tx)) {
+    if (challenge && this.credentials.takeChallenge(message, error.code, tx.authenticated, tx.retries)) {
       this.retry(tx, error.code, step, now);
       return;
     }
@@ -342,26 +331,6 @@ export class TurnClient {
       default:
         this.peers.succeeded(tx.peer!, now, this.server, step.send);
     }
-  }
-
-  /** Updates realm/nonce/key from a 401 or 438; true when the request should be sent again. */
-  private takeChallenge(message: StunMessage, code: number, tx: Transaction): boolean {
-    const nonce = attributeValue(message, StunAttr.NONCE);
-    const realm = attributeValue(message, StunAttr.REALM);
-    if (!nonce || nonce.length > 763) return false;
-    // 401 is retried once, and only for a request that had no credentials: a 401 to an
-    // authenticated request means the credentials are wrong ("401 twice").
-    if (code === 401 && (tx.authenticated || !realm || realm.length > 763)) return false;
-    if (code === 438 && tx.retries >= MAX_NONCE_RETRIES) return false;
-    this.nonce = decodeText(nonce);
-    if (realm && realm.length <= 763) {
-      const text = decodeText(realm);
-      if (text !== this.realm || !this.key) {
-        this.realm = text;
-        this.key = longTermKey(this.options.username, text, this.options.password);
-      }
-    }
-    return this.key !== undefined;
   }
 
   private onAllocated(message: StunMessage, step: CoreStep<TurnEvent>, now: number): void {
