@@ -13,6 +13,8 @@ export type Window = readonly [t: number, ok: number];
 
 export const WINDOW_MS = 100;
 const WINDOW_SAMPLES = 4_800;
+/** The recording's rate: 48 kHz mono s16. */
+const BYTES_PER_MS = 96;
 const VOICED_RMS = 32768 * 10 ** (-40 / 20);
 
 export interface Recovery {
@@ -137,7 +139,10 @@ export class RecordingTimeline {
       const endByte = this.analysedBytes + (k + 1) * bytes;
       while (n < this.notes.length && this.notes[n]![1] < endByte) n++;
       const [t1, b1] = this.notes[n]!;
-      const [t0, b0] = n > 0 ? this.notes[n - 1]! : [t1, 0];
+      // Before the first note: the recorder wrote those bytes in real time up to it (ntgcalls 3.0.5
+      // writes silence from before CONNECTED, ~2 s by its first stats); stamping them all at the
+      // first note's time put that silence after tgcall's connect and failed the 'connect' phase.
+      const [t0, b0] = n > 0 ? this.notes[n - 1]! : [t1 - b1 / BYTES_PER_MS, 0];
       const t = b1 === b0 ? t1 : t0 + ((endByte - b0) / (b1 - b0)) * (t1 - t0);
       this.done.push([Math.round(t), windowOk(samples, k * WINDOW_SAMPLES, this.hz) ? 1 : 0]);
     }
