@@ -204,7 +204,8 @@ describe('codec worker pool', () => {
   });
 
   it('keeps idle workers for the next call, and stops them once idleMs passes with no encoder', async () => {
-    const pool = new CodecWorkerPool({ workers: 2, idleMs: 300 });
+    // 1 s of idle time: far above the event-loop stalls of a loaded machine (the first check is 100 ms in).
+    const pool = new CodecWorkerPool({ workers: 2, idleMs: 1_000 });
     cleanup.push(() => pool.close());
     const options = { channels: 1, bitrate: 32000, frameMs: 20, fec: false, packetLossPercent: 0, dtx: false, complexity: 5 } as const;
     const first = pool.codec.createEncoder(options) as WorkerOpusEncoder;
@@ -218,10 +219,10 @@ describe('codec worker pool', () => {
     expect(pool.threadsForTest).toEqual(threads);
     expect(pool.encodersInWorkers).toBe(1);
     // An encoder open holds the workers past the idle time (the first close's timer was cancelled).
-    await sleep(400);
+    await sleep(1_300);
     expect(pool.workers).toBe(2);
     second.close();
-    for (let i = 0; i < 100 && pool.workers > 0; i += 1) await sleep(20);
+    for (let i = 0; i < 250 && pool.workers > 0; i += 1) await sleep(20);
     expect(pool.workers).toBe(0);
   });
 
