@@ -127,7 +127,7 @@ async function runPairs(task: Extract<ChildTask, { mode: 'pairs' }>): Promise<Ch
     await Promise.all(live.map(([out]) => out.hangup()));
   } finally {
     await Promise.all(phones.map((p) => p.stop()));
-    pool?.close();
+    await pool?.close();
     await telegram.close();
   }
   return { k: 'report', legs: 2 * (task.calls - failed), failed, setupMs, iceDtlsMs, base, window, codecMs: codecMsPerLegSecond(toneLoop(440)) };

@@ -223,7 +223,7 @@ async function sessionRow(legs: number, workers: number, seconds: number): Promi
   measuring = false;
   const inWorkers = pool?.encodersInWorkers ?? 0;
   for (const s of sessions) s.close();
-  pool?.close();
+  await pool?.close();
   const delays = offsetsBySession.flatMap((o) => {
     const min = Math.min(...o);
     return o.map((x) => x - min);

@@ -1,8 +1,9 @@
 /**
  * One call's audio, sans-I/O: the sender, the receiver (fed what remote-stream.ts accepts as the
- * peer's audio), RTCP and the statistics, driven by the caller's clock. `tick(now)` returns the RTP/RTCP packets to send and the output frames due;
- * `nextDeadline` says when to call it again. `MediaSession` is the thin timer/stream edge around
- * it; tests and the benchmark drive it with a virtual clock.
+ * peer's audio), RTCP and the statistics, driven by the caller's clock. `tick(now)` returns the
+ * RTP/RTCP packets to send and the output frames due; `nextDeadline` says when to call it again.
+ * `MediaSession` is the thin timer/stream edge around it; tests and the benchmark drive it with a
+ * virtual clock.
  */
 import { randomBytes } from 'node:crypto';
 import { MediaError } from '../errors.js';
